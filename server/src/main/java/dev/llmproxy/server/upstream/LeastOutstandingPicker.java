@@ -1,0 +1,162 @@
+package dev.llmproxy.server.upstream;
+
+import static java.util.Objects.requireNonNull;
+
+import io.grpc.LoadBalancer.PickResult;
+import io.grpc.LoadBalancer.PickSubchannelArgs;
+import io.grpc.LoadBalancer.SubchannelPicker;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
+
+/*
+ * Power of two choices (P2C) over calls in flight.
+ *
+ * What: for each call, sample `choiceCount` (default 2) distinct endpoints at random and send the
+ * call to the one with the fewest calls in flight; ties go to a random one of the tied endpoints.
+ *
+ * Why in-flight calls: LLM calls differ in length by three orders of magnitude (a 5-token
+ * classification next to a 4,000-token essay), so "how many requests did this backend get" says
+ * little about its load, while "how many generations is it running right now" is close to what
+ * fills its GPU batch and KV cache. Round robin keeps sending a backend its share even while it is
+ * stuck on long generations; counting in-flight calls steers around it, and a backend that is slow
+ * for any reason (thermal throttling, a noisy neighbour, a bigger model) ends up with fewer calls.
+ *
+ * Why two random choices rather than the global minimum: every pick would otherwise see the same
+ * minimum and pile onto one endpoint until its counter catches up (herding), and finding the
+ * minimum costs O(n). Two random choices give an exponentially better maximum load than one random
+ * choice (Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing", 2001) at O(1) and
+ * with no shared state but the counters. With `choiceCount` >= the number of endpoints this is the
+ * least-loaded endpoint with random tie-breaking.
+ *
+ * Distinct samples (Floyd's subset sampling over a 64-bit mask, so no allocation) matter for the
+ * small pools typical of LLM backends: with replacement, a 2-endpoint pool would send a quarter of
+ * the calls to the busier endpoint regardless of load. Pools above 64 endpoints sample with
+ * replacement; duplicates are then rare (about choiceCount^2 / 2n).
+ *
+ * Counts are read without locking and may be a few calls stale under concurrency; that is fine for
+ * a heuristic and is why the picker can be immutable and shared by every thread.
+ */
+/**
+ * Picks among the children of {@link LeastOutstandingLoadBalancer} by power of two choices over
+ * calls in flight. Immutable; a new picker is built whenever a child's state changes.
+ */
+final class LeastOutstandingPicker extends SubchannelPicker {
+
+  /** Thread-safe and uncontended: every call draws from the calling thread's generator. */
+  static final RandomGenerator THREAD_LOCAL_RANDOM = () -> ThreadLocalRandom.current().nextLong();
+
+  private static final int MAX_DISTINCT_SAMPLING = Long.SIZE;
+
+  private final SubchannelPicker[] childPickers;
+  private final InFlightCounter[] counters; // 1:1 with childPickers
+  private final int choiceCount;
+  private final RandomGenerator random;
+  private final int hashCode;
+
+  /**
+   * @param childPickers the pickers of the children to choose among, not empty
+   * @param counters the in-flight counters of those children, in the same order
+   * @param choiceCount how many children to sample per pick, at least 2
+   * @param random the random source; must be safe for concurrent use
+   */
+  LeastOutstandingPicker(List<SubchannelPicker> childPickers, List<InFlightCounter> counters,
+      int choiceCount, RandomGenerator random) {
+    if (childPickers.isEmpty() || childPickers.size() != counters.size()) {
+      throw new IllegalArgumentException("childPickers: " + childPickers.size() + ", counters: "
+          + counters.size() + " (expected: the same number, at least 1)");
+    }
+    if (choiceCount < 2) {
+      throw new IllegalArgumentException("choiceCount: " + choiceCount + " (expected: >= 2)");
+    }
+    this.childPickers = childPickers.toArray(new SubchannelPicker[0]);
+    this.counters = counters.toArray(new InFlightCounter[0]);
+    this.choiceCount = choiceCount;
+    this.random = requireNonNull(random, "random");
+    this.hashCode = 31 * (31 * Arrays.hashCode(this.childPickers)
+        + Arrays.hashCode(this.counters)) + choiceCount;
+  }
+
+  @Override
+  public PickResult pickSubchannel(PickSubchannelArgs args) {
+    int index = nextIndex();
+    PickResult result = childPickers[index].pickSubchannel(args);
+    if (result.getSubchannel() == null) {
+      return result; // the child is connecting or failing; its answer stands
+    }
+    // Children are pick_first, which sets no tracer of its own, so nothing is replaced here.
+    return result.copyWithStreamTracerFactory(counters[index]);
+  }
+
+  private int nextIndex() {
+    int n = counters.length;
+    if (n == 1) {
+      return 0;
+    }
+    return n <= MAX_DISTINCT_SAMPLING ? leastLoadedOfDistinctSample(n) : leastLoadedOfSample(n);
+  }
+
+  // Floyd's algorithm: draws exactly k distinct indices of [0, n) with k random numbers.
+  private int leastLoadedOfDistinctSample(int n) {
+    int k = Math.min(choiceCount, n);
+    long sampled = 0L;
+    int best = -1;
+    int bestLoad = Integer.MAX_VALUE;
+    int ties = 0;
+    for (int j = n - k; j < n; j++) {
+      int candidate = random.nextInt(j + 1);
+      if ((sampled & (1L << candidate)) != 0) {
+        candidate = j;
+      }
+      sampled |= 1L << candidate;
+      int load = counters[candidate].get();
+      if (load < bestLoad) {
+        best = candidate;
+        bestLoad = load;
+        ties = 1;
+      } else if (load == bestLoad && random.nextInt(++ties) == 0) {
+        best = candidate; // reservoir sampling keeps each tied candidate with equal probability
+      }
+    }
+    return best;
+  }
+
+  private int leastLoadedOfSample(int n) {
+    int best = random.nextInt(n);
+    for (int i = 1; i < choiceCount; i++) {
+      int candidate = random.nextInt(n);
+      if (counters[candidate].get() < counters[best].get()) {
+        best = candidate;
+      }
+    }
+    return best;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (o == this) {
+      return true;
+    }
+    if (!(o instanceof LeastOutstandingPicker)) {
+      return false;
+    }
+    LeastOutstandingPicker other = (LeastOutstandingPicker) o;
+    return hashCode == other.hashCode
+        && choiceCount == other.choiceCount
+        && random == other.random
+        && Arrays.equals(childPickers, other.childPickers)
+        && Arrays.equals(counters, other.counters);
+  }
+
+  @Override
+  public int hashCode() {
+    return hashCode;
+  }
+
+  @Override
+  public String toString() {
+    return "LeastOutstandingPicker{choiceCount=" + choiceCount + ", counters="
+        + Arrays.toString(counters) + "}";
+  }
+}

@@ -1,0 +1,229 @@
+package dev.llmproxy.server.upstream;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.stream.Collectors;
+
+/**
+ * How a channel to a pool of upstreams balances and health-checks, turned into the service config
+ * map that {@link io.grpc.ManagedChannelBuilder#defaultServiceConfig(Map)} takes.
+ *
+ * <pre>{@code
+ * ManagedChannelBuilder.forTarget(StaticNameResolverProvider.target(List.of("10.0.0.5:7000", ...)))
+ *     .defaultServiceConfig(UpstreamServiceConfig.newBuilder()
+ *         .policy(UpstreamServiceConfig.Policy.LEAST_OUTSTANDING)
+ *         .healthCheck(true)
+ *         .build()
+ *         .toServiceConfig())
+ * }</pre>
+ *
+ * <p>Defaults: {@code least_outstanding} (calls in flight are the best load signal for LLM
+ * backends) with health checking on. With health checking, a backend counts as ready only while
+ * its {@code grpc.health.v1.Health/Watch} for {@value #HEALTH_CHECK_SERVICE_NAME} answers SERVING;
+ * backends must run the health service. {@code pick_first} ignores health checking (gRFC A17).
+ *
+ * <p>Numbers in the produced map are {@link Double}s, as gRPC requires of JSON-like maps.
+ * Immutable; build variants with {@link #toBuilder()}.
+ */
+public final class UpstreamServiceConfig {
+  /** The service whose health upstreams report: the llmproxy API itself. */
+  public static final String HEALTH_CHECK_SERVICE_NAME = "llmproxy.v1.LlmProxy";
+
+  /** A load-balancing policy registered with gRPC. */
+  public enum Policy {
+    /** Rotate over the ready backends. */
+    ROUND_ROBIN("round_robin"),
+    /** Use the first backend that connects; the others are fallbacks. */
+    PICK_FIRST("pick_first"),
+    /** Power of two choices over calls in flight ({@link LeastOutstandingLoadBalancerProvider}). */
+    LEAST_OUTSTANDING(LeastOutstandingLoadBalancerProvider.POLICY_NAME);
+
+    private final String policyName;
+
+    Policy(String policyName) {
+      this.policyName = policyName;
+    }
+
+    /** The name in a service config, e.g. {@code round_robin}. */
+    public String policyName() {
+      return policyName;
+    }
+
+    /**
+     * The policy with this service-config name.
+     *
+     * @throws IllegalArgumentException naming the accepted names if there is none
+     */
+    public static Policy forName(String policyName) {
+      requireNonNull(policyName, "policyName");
+      for (Policy policy : values()) {
+        if (policy.policyName.equals(policyName)) {
+          return policy;
+        }
+      }
+      throw new IllegalArgumentException("policy: " + policyName + " (expected: one of "
+          + Arrays.stream(values()).map(Policy::policyName).collect(Collectors.joining(", "))
+          + ")");
+    }
+  }
+
+  private final Policy policy;
+  private final OptionalInt choiceCount;
+  private final boolean healthCheck;
+
+  private UpstreamServiceConfig(Builder builder) {
+    this.policy = builder.policy;
+    this.choiceCount = builder.choiceCount;
+    this.healthCheck = builder.healthCheck;
+  }
+
+  /** A builder with the defaults: least_outstanding, default choiceCount, health checking on. */
+  public static Builder newBuilder() {
+    return new Builder();
+  }
+
+  /** A builder holding this config's settings. */
+  public Builder toBuilder() {
+    Builder builder = new Builder();
+    builder.policy = policy;
+    builder.choiceCount = choiceCount;
+    builder.healthCheck = healthCheck;
+    return builder;
+  }
+
+  /** The load-balancing policy. */
+  public Policy policy() {
+    return policy;
+  }
+
+  /** {@code choiceCount} of least_outstanding, if set; empty means the policy's default. */
+  public OptionalInt choiceCount() {
+    return choiceCount;
+  }
+
+  /** Whether backends are health-checked through {@code grpc.health.v1.Health/Watch}. */
+  public boolean healthCheck() {
+    return healthCheck;
+  }
+
+  /**
+   * The service config for {@link io.grpc.ManagedChannelBuilder#defaultServiceConfig(Map)}, e.g.
+   * {@code {"loadBalancingConfig": [{"least_outstanding": {"choiceCount": 2.0}}],
+   * "healthCheckConfig": {"serviceName": "llmproxy.v1.LlmProxy"}}}. Unmodifiable.
+   */
+  public Map<String, ?> toServiceConfig() {
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("loadBalancingConfig", List.of(Map.of(policy.policyName(), policyConfig())));
+    if (healthCheck) {
+      config.put("healthCheckConfig", Map.of("serviceName", HEALTH_CHECK_SERVICE_NAME));
+    }
+    // Per-method settings (timeouts, retryPolicy) and retryThrottling belong here, as
+    // "methodConfig" and "retryThrottling" entries.
+    return Collections.unmodifiableMap(config);
+  }
+
+  private Map<String, ?> policyConfig() {
+    if (choiceCount.isPresent()) {
+      return Map.of("choiceCount", (double) choiceCount.getAsInt());
+    }
+    return Map.of();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof UpstreamServiceConfig)) {
+      return false;
+    }
+    UpstreamServiceConfig other = (UpstreamServiceConfig) o;
+    return policy == other.policy && choiceCount.equals(other.choiceCount)
+        && healthCheck == other.healthCheck;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(policy, choiceCount, healthCheck);
+  }
+
+  @Override
+  public String toString() {
+    return "UpstreamServiceConfig{policy=" + policy.policyName()
+        + (choiceCount.isPresent() ? ", choiceCount=" + choiceCount.getAsInt() : "")
+        + ", healthCheck=" + healthCheck + "}";
+  }
+
+  /** Builds an {@link UpstreamServiceConfig}; setters fail fast on invalid values. */
+  public static final class Builder {
+    private Policy policy = Policy.LEAST_OUTSTANDING;
+    private OptionalInt choiceCount = OptionalInt.empty();
+    private boolean healthCheck = true;
+
+    private Builder() {
+    }
+
+    /** Sets the load-balancing policy. */
+    public Builder policy(Policy policy) {
+      this.policy = requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * Sets the load-balancing policy by its service-config name.
+     *
+     * @throws IllegalArgumentException if the name is not {@code round_robin},
+     *     {@code pick_first} or {@code least_outstanding}
+     */
+    public Builder policy(String policyName) {
+      return policy(Policy.forName(policyName));
+    }
+
+    /**
+     * Sets how many endpoints least_outstanding samples per pick.
+     *
+     * @throws IllegalArgumentException if outside 2..10
+     */
+    public Builder choiceCount(int choiceCount) {
+      if (choiceCount < LeastOutstandingLoadBalancerProvider.MIN_CHOICE_COUNT
+          || choiceCount > LeastOutstandingLoadBalancerProvider.MAX_CHOICE_COUNT) {
+        throw new IllegalArgumentException("choiceCount: " + choiceCount + " (expected: "
+            + LeastOutstandingLoadBalancerProvider.MIN_CHOICE_COUNT + " to "
+            + LeastOutstandingLoadBalancerProvider.MAX_CHOICE_COUNT + ")");
+      }
+      this.choiceCount = OptionalInt.of(choiceCount);
+      return this;
+    }
+
+    /**
+     * Turns client-side health checking of
+     * {@value UpstreamServiceConfig#HEALTH_CHECK_SERVICE_NAME} on or off.
+     */
+    public Builder healthCheck(boolean healthCheck) {
+      this.healthCheck = healthCheck;
+      return this;
+    }
+
+    /**
+     * Builds the config.
+     *
+     * @throws IllegalArgumentException if a choiceCount was set for a policy other than
+     *     least_outstanding
+     */
+    public UpstreamServiceConfig build() {
+      if (choiceCount.isPresent() && policy != Policy.LEAST_OUTSTANDING) {
+        throw new IllegalArgumentException("choiceCount: " + choiceCount.getAsInt()
+            + " applies only to " + Policy.LEAST_OUTSTANDING.policyName() + " (policy: "
+            + policy.policyName() + ")");
+      }
+      return new UpstreamServiceConfig(this);
+    }
+  }
+}
