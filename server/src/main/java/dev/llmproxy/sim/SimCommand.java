@@ -1,0 +1,252 @@
+package dev.llmproxy.sim;
+
+import io.grpc.Status;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The {@code sim} command: runs one {@link SimulatedBackend} until the process is told to stop.
+ *
+ * <pre>
+ * java -jar server/target/llmproxy-server.jar sim --port 7001 --name sim-a --ttft 200ms --itl 20ms
+ * </pre>
+ *
+ * It prints {@code simulated backend <name> listening on <host>:<port>} once it serves, and shuts the
+ * backend down on SIGTERM or Ctrl-C. A bad flag prints what was wrong and what was expected, then
+ * exits with code 2; {@code --help} prints the usage.
+ */
+public final class SimCommand {
+  /** Exit code for a bad command line. */
+  public static final int EXIT_USAGE = 2;
+
+  static final String USAGE = """
+      Usage: llmproxy sim [flags]
+
+      Runs a simulated LLM backend that serves llmproxy.v1.LlmProxy, gRPC health and reflection.
+
+      Flags:
+        --host HOST                 address to listen on (default 127.0.0.1)
+        --port PORT                 port to listen on, 0 for any free port (default 7001)
+        --name NAME                 name sent in llmproxy-upstream and completion ids (default sim)
+        --ttft DURATION             time to first token, like 200ms or 1s (default 0)
+        --itl DURATION              inter-token latency (default 0)
+        --jitter DURATION           random +/- change of every delay (default 0)
+        --max-concurrency N         calls generating at once, 0 for unlimited (default 0)
+        --max-queue N               calls waiting beyond that; more get RESOURCE_EXHAUSTED
+                                    (default unbounded)
+        --fail-rate RATE            share of calls, 0 to 1, failed before the first token (default 0)
+        --fail-code CODE            gRPC status code for --fail-rate (default UNAVAILABLE)
+        --fail-after-tokens N       fail calls after N tokens (default off)
+        --fail-after-code CODE      gRPC status code for --fail-after-tokens (default INTERNAL)
+        --stall-after-tokens N      stop sending after N tokens until the call is cancelled
+                                    (default off)
+        -h, --help                  print this help
+      """;
+
+  private static final List<String> FLAGS = List.of("--host", "--port", "--name", "--ttft", "--itl",
+      "--jitter", "--max-concurrency", "--max-queue", "--fail-rate", "--fail-code",
+      "--fail-after-tokens", "--fail-after-code", "--stall-after-tokens");
+
+  private SimCommand() {}
+
+  /** Parsed command line. */
+  record Options(String host, int port, SimulatedBackendConfig config, boolean help) {}
+
+  /** A command-line error, with a message for the user. */
+  static final class UsageException extends Exception {
+    UsageException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** Runs the command on its own: {@code java -cp llmproxy-server.jar dev.llmproxy.sim.SimCommand --help}. */
+  public static void main(String[] args) {
+    int code = run(args, System.out, System.err);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  /**
+   * Runs the command: parses {@code args}, starts the backend, prints where it listens and blocks
+   * until it terminates (the shutdown hook closes it) or this thread is interrupted.
+   *
+   * @return the exit code: 0 after a clean shutdown or {@code --help}, 1 if the backend cannot start,
+   *     {@value #EXIT_USAGE} for a bad command line
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    Options options;
+    try {
+      options = parse(args);
+    } catch (UsageException e) {
+      err.println("sim: " + e.getMessage());
+      err.println("Run 'sim --help' for usage.");
+      return EXIT_USAGE;
+    }
+    if (options.help()) {
+      out.print(USAGE);
+      return 0;
+    }
+    SimulatedBackend backend;
+    try {
+      backend = SimulatedBackend.start(options.host(), options.port(), options.config());
+    } catch (IOException | RuntimeException e) {
+      err.println("sim: cannot listen on " + options.host() + ":" + options.port() + ": "
+          + rootMessage(e));
+      return 1;
+    }
+    Thread hook = new Thread(backend::close, "llmproxy-sim-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    out.println("simulated backend " + backend.name() + " listening on " + backend.address());
+    out.flush();
+    try {
+      backend.awaitTermination();
+    } catch (InterruptedException e) {
+      backend.close();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // The hook is running already.
+      }
+    }
+    return 0;
+  }
+
+  /** Parses flags given as {@code --flag value} or {@code --flag=value}. */
+  static Options parse(String[] args) throws UsageException {
+    String host = "127.0.0.1";
+    int port = 7001;
+    SimulatedBackendConfig config = SimulatedBackendConfig.defaults("sim");
+    Faults faults = Faults.none();
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("-h") || arg.equals("--help")) {
+        return new Options(host, port, config, true);
+      }
+      if (!arg.startsWith("--")) {
+        throw new UsageException("unexpected argument '" + arg + "' (expected: flags like --port 7001)");
+      }
+      int eq = arg.indexOf('=');
+      String flag = eq > 0 ? arg.substring(0, eq) : arg;
+      if (!FLAGS.contains(flag)) {
+        throw new UsageException("unknown flag " + flag + " (expected one of: "
+            + String.join(", ", FLAGS) + ", --help)");
+      }
+      String value;
+      if (eq > 0) {
+        value = arg.substring(eq + 1);
+      } else if (i + 1 < args.length) {
+        value = args[++i];
+      } else {
+        throw new UsageException(flag + ": missing value");
+      }
+      switch (flag) {
+        case "--host" -> host = nonEmpty(flag, value);
+        case "--port" -> port = intIn(flag, value, 0, 65535);
+        case "--name" -> config = configured(flag, value, config::withName);
+        case "--ttft" -> config = config.withTimeToFirstToken(duration(flag, value));
+        case "--itl" -> config = config.withInterTokenLatency(duration(flag, value));
+        case "--jitter" -> config = config.withJitter(duration(flag, value));
+        case "--max-concurrency" ->
+            config = config.withMaxConcurrency(intIn(flag, value, 0, Integer.MAX_VALUE));
+        case "--max-queue" -> config = config.withMaxQueue(intIn(flag, value, 0, Integer.MAX_VALUE));
+        case "--fail-rate" -> faults = faults.withFailRate(rate(flag, value), faults.failCode());
+        case "--fail-code" -> faults = faults.withFailRate(faults.failRate(), code(flag, value));
+        case "--fail-after-tokens" -> faults = faults.withFailAfterTokens(
+            intIn(flag, value, -1, Integer.MAX_VALUE), faults.failAfterCode());
+        case "--fail-after-code" ->
+            faults = faults.withFailAfterTokens(faults.failAfterTokens(), code(flag, value));
+        case "--stall-after-tokens" ->
+            faults = faults.withStallAfterTokens(intIn(flag, value, -1, Integer.MAX_VALUE));
+        default -> throw new AssertionError(flag);
+      }
+    }
+    return new Options(host, port, config.withFaults(faults), false);
+  }
+
+  private interface Wither {
+    SimulatedBackendConfig apply(String value);
+  }
+
+  private static SimulatedBackendConfig configured(String flag, String value, Wither wither)
+      throws UsageException {
+    try {
+      return wither.apply(value);
+    } catch (IllegalArgumentException e) {
+      String message = e.getMessage();
+      int colon = message.indexOf(": ");
+      throw new UsageException(flag + ": " + (colon >= 0 ? message.substring(colon + 2) : message));
+    }
+  }
+
+  private static String nonEmpty(String flag, String value) throws UsageException {
+    if (value.isBlank()) {
+      throw new UsageException(flag + ": '" + value + "' (expected: not empty)");
+    }
+    return value;
+  }
+
+  private static int intIn(String flag, String value, int min, int max) throws UsageException {
+    String expected = max == Integer.MAX_VALUE
+        ? "an integer >= " + min
+        : "an integer from " + min + " to " + max;
+    try {
+      int n = Integer.parseInt(value.trim());
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below.
+    }
+    throw new UsageException(flag + ": '" + value + "' (expected: " + expected + ")");
+  }
+
+  private static Duration duration(String flag, String value) throws UsageException {
+    Duration d;
+    try {
+      d = DurationText.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(flag + ": " + e.getMessage());
+    }
+    if (d.isNegative()) {
+      throw new UsageException(flag + ": '" + value + "' (expected: a duration >= 0, like 20ms)");
+    }
+    return d;
+  }
+
+  private static double rate(String flag, String value) throws UsageException {
+    try {
+      double rate = Double.parseDouble(value.trim());
+      if (rate >= 0 && rate <= 1) {
+        return rate;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below.
+    }
+    throw new UsageException(flag + ": '" + value + "' (expected: a number from 0 to 1, like 0.1)");
+  }
+
+  private static Status.Code code(String flag, String value) throws UsageException {
+    try {
+      Status.Code code = Status.Code.valueOf(value.trim().toUpperCase(Locale.ROOT));
+      if (code != Status.Code.OK) {
+        return code;
+      }
+    } catch (IllegalArgumentException e) {
+      // Reported below.
+    }
+    throw new UsageException(flag + ": '" + value
+        + "' (expected: a gRPC error code like UNAVAILABLE, INTERNAL or RESOURCE_EXHAUSTED)");
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+  }
+}

@@ -1,0 +1,280 @@
+package dev.llmproxy.sim;
+
+import dev.llmproxy.v1.CompletionRequest;
+import dev.llmproxy.v1.Usage;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import javax.annotation.Nullable;
+
+/**
+ * Drives one call of the simulated backend from start to end: validation, the random-failure fault,
+ * admission into the {@link AdmissionQueue}, timed generation (in the subclasses), cancellation, and
+ * recording.
+ *
+ * <p>Design notes. Three kinds of thread touch a call: the transport thread that starts it and
+ * delivers onReady and onCancel (the server runs on {@code directExecutor}), the shared scheduler that
+ * fires token timers, and whichever thread frees a slot in the admission queue. Every step that reads
+ * or changes the call's state, or calls the response observer ({@code ServerCall} is not
+ * thread-safe), holds this object's lock, so those steps never race. No step blocks while holding it:
+ * time passes only in scheduler timers, never in a sleeping thread, so ten thousand slow streams cost
+ * ten thousand small objects and at most one pending timer each. Lock order is call, then admission
+ * queue; the queue never calls back into a call under its lock, and admission callbacks only hand the
+ * call to the scheduler, so locks of two calls never nest.
+ */
+abstract class SimulatedCall {
+  /** Where a call stands. Only {@code GENERATING} produces tokens. */
+  enum Phase { NEW, QUEUED, GENERATING, STALLED, DONE }
+
+  protected final SimulatedBackendConfig config;
+  protected final RecordedCall record;
+  protected final CompletionRequest request;
+  private final ScheduledExecutorService scheduler;
+  private final AdmissionQueue admission;
+  private final CallRecorder recorder;
+  @Nullable private final Deadline deadline;
+  private final Runnable admittedCallback = this::admittedFromQueue;
+
+  // Guarded by this.
+  protected Phase phase = Phase.NEW;
+  private boolean holdsSlot;
+  @Nullable private ScheduledFuture<?> timer;
+
+  SimulatedCall(
+      SimulatedBackendConfig config,
+      ScheduledExecutorService scheduler,
+      AdmissionQueue admission,
+      CallRecorder recorder,
+      RecordedCall record,
+      @Nullable Deadline deadline) {
+    this.config = config;
+    this.scheduler = scheduler;
+    this.admission = admission;
+    this.recorder = recorder;
+    this.record = record;
+    this.request = record.request();
+    this.deadline = deadline;
+  }
+
+  /** The response observer; its handlers are set in {@link #start()}. */
+  abstract ServerCallStreamObserver<?> observer();
+
+  /** Starts producing output; called once, under the lock, when the call gets a slot. */
+  abstract void generate();
+
+  /** Called under the lock when the transport can take more messages. */
+  void ready() {}
+
+  /** Starts the call; must run inside the service method, before it returns. */
+  final void start() {
+    ServerCallStreamObserver<?> observer = observer();
+    observer.setOnCancelHandler(this::cancelled);
+    observer.setOnReadyHandler(this::onReady);
+    recorder.started(record);
+    synchronized (this) {
+      String invalid = invalidField(request);
+      if (invalid != null) {
+        fail(Status.INVALID_ARGUMENT.withDescription(invalid));
+        return;
+      }
+      Faults faults = config.faults();
+      if (faults.failRate() > 0 && ThreadLocalRandom.current().nextDouble() < faults.failRate()) {
+        fail(Status.fromCode(faults.failCode())
+            .withDescription("simulated failure of backend " + config.name()));
+        return;
+      }
+      switch (admission.enter(admittedCallback)) {
+        case ADMITTED -> {
+          holdsSlot = true;
+          beginGenerating();
+        }
+        case QUEUED -> phase = Phase.QUEUED;
+        case REJECTED -> fail(Status.RESOURCE_EXHAUSTED
+            .withDescription("simulated backend " + config.name() + " is at capacity"));
+      }
+    }
+  }
+
+  /** Fails the call with {@code status}; under the lock. */
+  final void fail(Status status) {
+    if (phase == Phase.DONE) {
+      return;
+    }
+    observer().onError(status.asRuntimeException());
+    end(RecordedCall.Outcome.FAILED, status);
+  }
+
+  /** Closes the call's books; under the lock, after the observer was closed (or the call cancelled). */
+  final void end(RecordedCall.Outcome outcome, Status status) {
+    phase = Phase.DONE;
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+    if (holdsSlot) {
+      holdsSlot = false;
+      admission.release();
+    }
+    if (record.end(outcome, status, System.nanoTime())) {
+      recorder.ended(outcome);
+    }
+  }
+
+  /** Runs {@code step} under the lock after {@code delayNanos}, unless the call ends first. */
+  final void schedule(Runnable step, long delayNanos) {
+    try {
+      timer = scheduler.schedule(() -> runTimer(step), delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // The backend is closing; its shutdown cancels the call.
+    }
+  }
+
+  /** Whether a timer is pending; under the lock. */
+  final boolean timerPending() {
+    return timer != null;
+  }
+
+  /** {@code base} moved by a uniform random amount within the configured jitter, never below 0. */
+  final long jittered(Duration base) {
+    long nanos = base.toNanos();
+    long jitter = config.jitter().toNanos();
+    if (jitter > 0) {
+      nanos += ThreadLocalRandom.current().nextLong(-jitter, jitter + 1);
+    }
+    return Math.max(0, nanos);
+  }
+
+  /** Usage of a completion with {@code completionTokens} tokens. */
+  final Usage usage(int completionTokens) {
+    int promptTokens = SeededTokenGenerator.promptTokens(request);
+    return Usage.newBuilder()
+        .setPromptTokens(promptTokens)
+        .setCompletionTokens(completionTokens)
+        .setTotalTokens(promptTokens + completionTokens)
+        .build();
+  }
+
+  /** Tokens after which a fault interrupts a generation of {@code total} tokens, or -1. */
+  final int faultPoint(int total) {
+    Faults faults = config.faults();
+    int fail = faults.failAfterTokens() < total ? faults.failAfterTokens() : -1;
+    int stall = faults.stallAfterTokens() < total ? faults.stallAfterTokens() : -1;
+    if (fail >= 0 && (stall < 0 || fail <= stall)) {
+      return fail;
+    }
+    return stall;
+  }
+
+  /** Applies the fault due after {@code sent} tokens, if any: fails or stalls. Under the lock. */
+  final boolean injectFault(int sent, boolean moreToCome) {
+    if (!moreToCome) {
+      return false;
+    }
+    Faults faults = config.faults();
+    int fail = faults.failAfterTokens();
+    int stall = faults.stallAfterTokens();
+    if (fail >= 0 && sent >= fail && (stall < 0 || fail <= stall)) {
+      fail(Status.fromCode(faults.failAfterCode()).withDescription(
+          "simulated failure of backend " + config.name() + " after " + sent + " tokens"));
+      return true;
+    }
+    if (stall >= 0 && sent >= stall) {
+      phase = Phase.STALLED;
+      recorder.changed();
+      return true;
+    }
+    return false;
+  }
+
+  /** Counts sent tokens and wakes waiting tests. */
+  final void countTokens(int count, long nanos) {
+    record.addTokens(count, nanos);
+    recorder.changed();
+  }
+
+  private void beginGenerating() {
+    phase = Phase.GENERATING;
+    record.admitted(System.nanoTime());
+    recorder.changed();
+    generate();
+  }
+
+  private void admittedFromQueue() {
+    // Runs on the thread that freed the slot, possibly under another call's lock: hand over.
+    try {
+      scheduler.execute(this::admitted);
+    } catch (RejectedExecutionException e) {
+      // The backend is closing.
+    }
+  }
+
+  private synchronized void admitted() {
+    holdsSlot = true;
+    if (phase != Phase.QUEUED) {
+      end(RecordedCall.Outcome.CANCELLED, Status.CANCELLED); // cancelled while the slot was on its way
+      return;
+    }
+    beginGenerating();
+  }
+
+  private synchronized void runTimer(Runnable step) {
+    timer = null;
+    if (phase != Phase.GENERATING) {
+      return;
+    }
+    try {
+      step.run();
+    } catch (RuntimeException e) {
+      fail(Status.INTERNAL.withDescription(
+          "simulated backend " + config.name() + " failed: " + e.getClass().getSimpleName()));
+    }
+  }
+
+  private synchronized void onReady() {
+    if (phase == Phase.GENERATING) {
+      ready();
+    }
+  }
+
+  private synchronized void cancelled() {
+    if (phase == Phase.DONE) {
+      return;
+    }
+    if (phase == Phase.QUEUED) {
+      // If the call already left the queue, a slot is on its way and admitted() releases it.
+      admission.leave(admittedCallback);
+    }
+    Status status = deadline != null && deadline.isExpired()
+        ? Status.DEADLINE_EXCEEDED
+        : Status.CANCELLED;
+    end(RecordedCall.Outcome.CANCELLED, status);
+  }
+
+  /** Describes the first invalid field of {@code request}, or returns null. */
+  @Nullable
+  static String invalidField(CompletionRequest request) {
+    boolean hasPrompt = !request.getPrompt().isEmpty();
+    boolean hasMessages = request.getMessagesCount() > 0;
+    if (hasPrompt == hasMessages) {
+      return "prompt, messages: " + (hasPrompt ? "both set" : "neither set")
+          + " (expected: exactly one of them)";
+    }
+    if (request.getMaxTokens() < 0) {
+      return "max_tokens: " + request.getMaxTokens() + " (expected: >= 0)";
+    }
+    if (request.hasTemperature()
+        && !(request.getTemperature() >= 0 && request.getTemperature() <= 2)) {
+      return "temperature: " + request.getTemperature() + " (expected: 0 to 2)";
+    }
+    if (request.hasTopP() && !(request.getTopP() >= 0 && request.getTopP() <= 1)) {
+      return "top_p: " + request.getTopP() + " (expected: 0 to 1)";
+    }
+    return null;
+  }
+}

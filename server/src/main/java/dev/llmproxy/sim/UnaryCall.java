@@ -1,0 +1,71 @@
+package dev.llmproxy.sim;
+
+import dev.llmproxy.v1.Completion;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.util.concurrent.ScheduledExecutorService;
+import javax.annotation.Nullable;
+
+/**
+ * A {@code Complete} call: the whole answer once its last token is due, that is after the time to
+ * first token plus one inter-token latency per further token (each delay jittered). A token fault
+ * fails the call when its token would have been due, or leaves it unanswered (stall).
+ */
+final class UnaryCall extends SimulatedCall {
+  private final ServerCallStreamObserver<Completion> out;
+
+  // Guarded by this.
+  private String text;
+  private SeededTokenGenerator tokens;
+
+  UnaryCall(
+      SimulatedBackendConfig config,
+      ScheduledExecutorService scheduler,
+      AdmissionQueue admission,
+      CallRecorder recorder,
+      RecordedCall record,
+      @Nullable Deadline deadline,
+      ServerCallStreamObserver<Completion> out) {
+    super(config, scheduler, admission, recorder, record, deadline);
+    this.out = out;
+  }
+
+  @Override
+  ServerCallStreamObserver<?> observer() {
+    return out;
+  }
+
+  @Override
+  void generate() {
+    tokens = new SeededTokenGenerator(request);
+    text = tokens.drain();
+    int total = tokens.produced();
+    int faultPoint = faultPoint(total);
+    int dueTokens = faultPoint >= 0 ? faultPoint : Math.max(0, total - 1);
+    long delay = jittered(config.timeToFirstToken());
+    for (int i = 0; i < dueTokens; i++) {
+      delay = saturatedAdd(delay, jittered(config.interTokenLatency()));
+    }
+    schedule(faultPoint >= 0 ? () -> injectFault(faultPoint, true) : this::answer, delay);
+  }
+
+  private void answer() {
+    int total = tokens.produced();
+    out.onNext(Completion.newBuilder()
+        .setId(record.completionId())
+        .setModel(request.getModel())
+        .setText(text)
+        .setFinishReason(tokens.finishReason())
+        .setUsage(usage(total))
+        .build());
+    countTokens(total, System.nanoTime());
+    out.onCompleted();
+    end(RecordedCall.Outcome.COMPLETED, Status.OK);
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return sum < 0 ? Long.MAX_VALUE : sum;
+  }
+}
