@@ -1,0 +1,18 @@
+package dev.llmproxy.server.config;
+
+import java.util.Locale;
+
+/** The client-side load-balancing policy of a route's upstream channel. */
+public enum LbPolicy {
+  /** Power of two choices over the calls in flight on each upstream (our own policy). */
+  LEAST_OUTSTANDING,
+  /** grpc-java's round_robin over READY upstreams. */
+  ROUND_ROBIN,
+  /** grpc-java's pick_first: one upstream at a time, the next on failure. No health checking. */
+  PICK_FIRST;
+
+  /** The policy name in gRPC service config. */
+  public String policyName() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+}

@@ -1,0 +1,106 @@
+package dev.llmproxy.server.config;
+
+import java.util.List;
+
+/**
+ * A route: the models it serves and the pool of upstreams behind one load-balanced channel.
+ * Exactly one upstream source is set: a static list, a {@code dns:///} target, or simulated
+ * backends started in-process.
+ *
+ * @param models model names this route serves; {@code "*"} serves every model no other route names
+ * @param isDefault whether requests with an empty {@code model} take this route
+ * @param flowControlWindow HTTP/2 receive window per upstream stream, in bytes: how much of an
+ *     answer the proxy may hold for a client that reads slowly before the upstream is held back
+ */
+public record RouteConfig(
+    String name,
+    List<String> models,
+    boolean isDefault,
+    List<UpstreamEndpoint> upstreams,
+    String target,
+    SimulatedUpstreams simulated,
+    LbPolicy lb,
+    int choiceCount,
+    boolean healthCheck,
+    int maxTokensLimit,
+    int defaultMaxTokens,
+    int flowControlWindow,
+    TlsClientConfig tls) {
+
+  public static final String ANY_MODEL = "*";
+  public static final int DEFAULT_MAX_TOKENS_LIMIT = 4096;
+  public static final int DEFAULT_MAX_TOKENS = 256;
+  public static final int DEFAULT_FLOW_CONTROL_WINDOW = 64 << 10;
+
+  public RouteConfig {
+    models = List.copyOf(models);
+    upstreams = List.copyOf(upstreams);
+  }
+
+  static RouteConfig from(ConfigNode node) {
+    String name = node.requiredString("name");
+    List<String> models = node.strings("models");
+    boolean isDefault = node.bool("default", false);
+    if (models.isEmpty() && !isDefault) {
+      throw ConfigException.invalid(node.pathOf("models"), null,
+          "a list of model names (or \"*\"), or default: true");
+    }
+    List<UpstreamEndpoint> upstreams = node.list("upstreams", UpstreamEndpoint::from);
+    String target = node.string("target", null);
+    SimulatedUpstreams simulated = node.has("simulated")
+        ? SimulatedUpstreams.from(node.child("simulated")) : null;
+    int sources = (upstreams.isEmpty() ? 0 : 1) + (target == null ? 0 : 1) + (simulated == null ? 0 : 1);
+    if (sources != 1) {
+      throw ConfigException.invalid(node.pathOf("upstreams"), sources == 0 ? null : "several sources",
+          "exactly one of upstreams (a list of host:port), target (dns:///host:port) or simulated");
+    }
+    if (target != null && !target.startsWith("dns:///")) {
+      throw ConfigException.invalid(node.pathOf("target"), target, "dns:///host:port");
+    }
+    if (target != null) {
+      UpstreamEndpoint.checkedAddress(node.pathOf("target"), target.substring("dns:///".length()));
+    }
+    LbPolicy lb = node.enumValue("lb", LbPolicy.LEAST_OUTSTANDING, LbPolicy.class);
+    int choiceCount = node.integer("choice_count", 2, 2, 10);
+    boolean healthCheck = node.bool("health_check", true);
+    int limit = node.integer("max_tokens_limit", DEFAULT_MAX_TOKENS_LIMIT, 1, 1 << 20);
+    int defaultMaxTokens = node.integer("default_max_tokens", Math.min(DEFAULT_MAX_TOKENS, limit), 1, limit);
+    int window = node.integer("flow_control_window", DEFAULT_FLOW_CONTROL_WINDOW, 16 << 10, 16 << 20);
+    TlsClientConfig tls = TlsClientConfig.from(node.child("tls"));
+    node.rejectUnknownKeys();
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount,
+        healthCheck, limit, defaultMaxTokens, window, tls);
+  }
+
+  public RouteConfig withModels(List<String> servedModels) {
+    return new RouteConfig(name, servedModels, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls);
+  }
+
+  public RouteConfig withMaxTokens(int limit, int defaultMaxTokens) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
+        limit, defaultMaxTokens, flowControlWindow, tls);
+  }
+
+  public RouteConfig withFlowControlWindow(int bytes) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, bytes, tls);
+  }
+
+  public RouteConfig withTls(TlsClientConfig clientTls) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls);
+  }
+
+  /** A one-route setup over static upstreams, as {@code --upstreams a,b --lb POLICY} builds it. */
+  public static RouteConfig forUpstreams(List<UpstreamEndpoint> upstreams, LbPolicy lb) {
+    return new RouteConfig("default", List.of(ANY_MODEL), true, upstreams, null, null, lb, 2, true,
+        DEFAULT_MAX_TOKENS_LIMIT, DEFAULT_MAX_TOKENS, DEFAULT_FLOW_CONTROL_WINDOW, null);
+  }
+
+  /** A one-route setup over simulated upstreams started in-process. */
+  public static RouteConfig forSimulated(SimulatedUpstreams simulated, LbPolicy lb) {
+    return new RouteConfig("default", List.of(ANY_MODEL), true, List.of(), null, simulated, lb, 2,
+        true, DEFAULT_MAX_TOKENS_LIMIT, DEFAULT_MAX_TOKENS, DEFAULT_FLOW_CONTROL_WINDOW, null);
+  }
+}

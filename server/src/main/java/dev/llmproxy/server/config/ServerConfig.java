@@ -1,0 +1,55 @@
+package dev.llmproxy.server.config;
+
+import java.util.List;
+
+/**
+ * The proxy's listener.
+ *
+ * @param maxRequestBytes the largest request message accepted; larger ones fail with
+ *     RESOURCE_EXHAUSTED before any work is done
+ * @param forwardHeaders request headers copied to the upstream call; nothing else is forwarded,
+ *     so API keys never leave the proxy
+ */
+public record ServerConfig(String host, int port, int maxRequestBytes, boolean reflection,
+    TlsServerConfig tls, List<String> forwardHeaders) {
+
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final int DEFAULT_PORT = 50051;
+  public static final int DEFAULT_MAX_REQUEST_BYTES = 4 << 20;
+  public static final List<String> DEFAULT_FORWARD_HEADERS =
+      List.of("x-request-id", "traceparent", "tracestate");
+
+  public ServerConfig {
+    forwardHeaders = List.copyOf(forwardHeaders);
+  }
+
+  public static ServerConfig defaults() {
+    return new ServerConfig(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_REQUEST_BYTES, true, null,
+        DEFAULT_FORWARD_HEADERS);
+  }
+
+  public ServerConfig withAddress(String host, int port) {
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders);
+  }
+
+  static ServerConfig from(ConfigNode node) {
+    String host = node.string("host", DEFAULT_HOST);
+    int port = node.integer("port", DEFAULT_PORT, 0, 65535);
+    int maxRequestBytes = node.integer("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES, 1024, 256 << 20);
+    boolean reflection = node.bool("reflection", true);
+    TlsServerConfig tls = TlsServerConfig.from(node.child("tls"));
+    List<String> forward = node.has("forward_headers")
+        ? node.list("forward_headers", ServerConfig::headerName) : DEFAULT_FORWARD_HEADERS;
+    node.rejectUnknownKeys();
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forward);
+  }
+
+  private static String headerName(String path, Object value) {
+    if (value instanceof String s && s.matches("[a-z0-9][a-z0-9_.-]*") && !s.endsWith("-bin")
+        && !s.startsWith("grpc-")) {
+      return s;
+    }
+    throw ConfigException.invalid(path, value,
+        "a lower-case ASCII header name, not grpc-* and not binary (-bin)");
+  }
+}
