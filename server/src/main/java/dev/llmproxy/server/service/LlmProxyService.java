@@ -1,0 +1,45 @@
+package dev.llmproxy.server.service;
+
+import dev.llmproxy.server.upstream.Route;
+import dev.llmproxy.v1.CompletionRequest;
+import dev.llmproxy.v1.LlmProxyGrpc;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import java.util.Objects;
+
+/**
+ * The forwarding {@code llmproxy.v1.LlmProxy} service: each call goes to the channel of the route
+ * that {@link RoutingServerInterceptor} resolved, through a flow-controlled {@link Relay}. Bound
+ * with the generated method descriptors, so server reflection describes it.
+ */
+public final class LlmProxyService {
+  private final HeaderForwarder headerForwarder;
+
+  public LlmProxyService(HeaderForwarder headerForwarder) {
+    this.headerForwarder = Objects.requireNonNull(headerForwarder, "headerForwarder");
+  }
+
+  public ServerServiceDefinition bindService() {
+    return ServerServiceDefinition.builder(LlmProxyGrpc.getServiceDescriptor())
+        .addMethod(LlmProxyGrpc.getCompleteMethod(), handler(LlmProxyGrpc.getCompleteMethod()))
+        .addMethod(LlmProxyGrpc.getStreamCompleteMethod(), handler(LlmProxyGrpc.getStreamCompleteMethod()))
+        .build();
+  }
+
+  private <RespT> ServerCallHandler<CompletionRequest, RespT> handler(
+      MethodDescriptor<CompletionRequest, RespT> method) {
+    return (ServerCall<CompletionRequest, RespT> call, Metadata headers) -> {
+      Route route = ProxyContext.ROUTE.get();
+      if (route == null) {
+        call.close(Status.INTERNAL.withDescription("no route resolved for the call"), new Metadata());
+        return new ServerCall.Listener<>() {};
+      }
+      call.request(1); // the request message, unless an interceptor already delivered it
+      return new Relay<>(call, method, route, headerForwarder.upstreamHeaders(headers));
+    };
+  }
+}

@@ -1,0 +1,18 @@
+package dev.llmproxy.server.service;
+
+import dev.llmproxy.server.upstream.Route;
+import io.grpc.Context;
+
+/** Values that travel with a call through the interceptor chain, in its gRPC {@link Context}. */
+public final class ProxyContext {
+  /** The route the request resolved to; set by {@link RoutingServerInterceptor}. */
+  public static final Context.Key<Route> ROUTE = Context.key("llmproxy-route");
+
+  /**
+   * The configured id of the caller's API key (never the secret), or absent for an anonymous
+   * caller; set by the authenticating interceptor from the request headers.
+   */
+  public static final Context.Key<String> API_KEY_ID = Context.key("llmproxy-api-key-id");
+
+  private ProxyContext() {}
+}

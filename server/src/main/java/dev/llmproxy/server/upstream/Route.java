@@ -1,0 +1,56 @@
+package dev.llmproxy.server.upstream;
+
+import dev.llmproxy.server.config.RouteConfig;
+import io.grpc.ManagedChannel;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** A route at run time: its config and the one load-balanced channel over its upstreams. */
+public final class Route {
+  private final RouteConfig config;
+  private final ManagedChannel channel;
+  private final Map<String, String> namesByAddress;
+  private final Map<SocketAddress, String> nameCache = new ConcurrentHashMap<>();
+
+  /**
+   * @param namesByAddress configured upstream names keyed by {@code host:port}; upstreams not in
+   *     it are named by their address
+   */
+  public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.channel = Objects.requireNonNull(channel, "channel");
+    this.namesByAddress = Map.copyOf(namesByAddress);
+  }
+
+  public String name() {
+    return config.name();
+  }
+
+  public RouteConfig config() {
+    return config;
+  }
+
+  public ManagedChannel channel() {
+    return channel;
+  }
+
+  /** The name reported in {@code llmproxy-upstream} for the upstream at {@code address}. */
+  public String upstreamName(SocketAddress address) {
+    if (address == null) {
+      return "unknown";
+    }
+    return nameCache.computeIfAbsent(address, this::lookUpName);
+  }
+
+  private String lookUpName(SocketAddress address) {
+    if (!(address instanceof InetSocketAddress inet)) {
+      return address.toString();
+    }
+    String host = inet.getHostString();
+    String hostPort = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+    return namesByAddress.getOrDefault(hostPort, hostPort);
+  }
+}

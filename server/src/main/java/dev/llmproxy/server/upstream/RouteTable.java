@@ -1,0 +1,79 @@
+package dev.llmproxy.server.upstream;
+
+import dev.llmproxy.server.config.RouteConfig;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Resolves a request's model to its route; owns the routes' channels. */
+public final class RouteTable implements AutoCloseable {
+  private final List<Route> routes;
+  private final Map<String, Route> byModel = new HashMap<>();
+  private final Route defaultRoute;
+  private final Route anyModel;
+  private final String modelNames;
+
+  public RouteTable(List<Route> routes) {
+    this.routes = List.copyOf(routes);
+    Route def = null;
+    Route any = null;
+    List<String> names = new ArrayList<>();
+    for (Route route : this.routes) {
+      if (route.config().isDefault()) {
+        def = route;
+      }
+      for (String model : route.config().models()) {
+        if (model.equals(RouteConfig.ANY_MODEL)) {
+          any = route;
+        } else {
+          byModel.put(model, route);
+          names.add(model);
+        }
+      }
+    }
+    this.defaultRoute = def;
+    this.anyModel = any;
+    this.modelNames = names.isEmpty() ? "(no named models)" : String.join(", ", names);
+  }
+
+  /** The route for {@code model}; {@code null} if none serves it. Empty means the default route. */
+  public Route resolve(String model) {
+    if (model.isEmpty()) {
+      return defaultRoute;
+    }
+    Route route = byModel.get(model);
+    return route != null ? route : anyModel;
+  }
+
+  public List<Route> routes() {
+    return routes;
+  }
+
+  /** The configured model names, for error messages. */
+  public String modelNames() {
+    return modelNames;
+  }
+
+  /** Shuts every channel down, waiting up to {@code timeoutMillis} in all. */
+  public void close(long timeoutMillis) throws InterruptedException {
+    for (Route route : routes) {
+      route.channel().shutdown();
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    for (Route route : routes) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0 || !route.channel().awaitTermination(left, TimeUnit.NANOSECONDS)) {
+        route.channel().shutdownNow();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Route route : routes) {
+      route.channel().shutdownNow();
+    }
+  }
+}
