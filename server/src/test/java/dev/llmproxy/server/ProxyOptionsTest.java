@@ -1,0 +1,62 @@
+package dev.llmproxy.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llmproxy.server.config.ConfigException;
+import dev.llmproxy.server.config.LbPolicy;
+import dev.llmproxy.server.config.ProxyConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class ProxyOptionsTest {
+
+  @Test
+  void noFlagsMeansTheDemo() {
+    ProxyConfig config = Main.configure(ProxyOptions.parse(new String[0]));
+    assertThat(config.server().host()).isEqualTo("127.0.0.1");
+    assertThat(config.server().port()).isEqualTo(50051);
+    assertThat(config.routes()).singleElement().satisfies(r -> {
+      assertThat(r.simulated().count()).isEqualTo(3);
+      assertThat(r.lb()).isEqualTo(LbPolicy.LEAST_OUTSTANDING);
+      assertThat(r.isDefault()).isTrue();
+    });
+  }
+
+  @Test
+  void upstreamsFlagBuildsOneDefaultRoute() {
+    ProxyConfig config = Main.configure(ProxyOptions.parse(
+        new String[] {"--upstreams", "127.0.0.1:7001,127.0.0.1:7002", "--lb", "round_robin", "--port=0"}));
+    assertThat(config.server().port()).isZero();
+    assertThat(config.routes()).singleElement().satisfies(r -> {
+      assertThat(r.upstreams()).hasSize(2);
+      assertThat(r.lb()).isEqualTo(LbPolicy.ROUND_ROBIN);
+    });
+  }
+
+  @Test
+  void badFlagsAreRefusedWithAPreciseMessage() {
+    assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--port", "x"}))
+        .isInstanceOf(ConfigException.class).hasMessage("--port: \"x\" (expected: a port from 0 to 65535)");
+    assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--upstreams", "a:1,b"}))
+        .hasMessage("--upstreams: \"b\" (expected: host:port with a port from 1 to 65535)");
+    assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--upstreams", "a:1", "--lb", "random"}))
+        .hasMessage("--lb: \"random\" (expected: one of least_outstanding, round_robin, pick_first)");
+    assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--frobnicate", "1"}))
+        .hasMessageStartingWith("--frobnicate: unknown flag");
+    assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--port"}))
+        .hasMessage("--port: missing value (expected: a port from 0 to 65535)");
+  }
+
+  @Test
+  void badConfigExitsNonZeroWithoutStarting() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Main.runProxy(new String[] {"--config", "/nonexistent.yaml"},
+        new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("llmproxy: /nonexistent.yaml: no such file").doesNotContain("Exception");
+  }
+}
