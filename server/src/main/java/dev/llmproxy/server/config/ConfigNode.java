@@ -90,15 +90,7 @@ public final class ConfigNode {
   }
 
   public int integer(String key, int defaultValue, int min, int max) {
-    Object v = take(key);
-    if (v == null) {
-      return defaultValue;
-    }
-    if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < min
-        || ((Number) v).longValue() > max) {
-      throw ConfigException.invalid(pathOf(key), v, "an integer from " + min + " to " + max);
-    }
-    return ((Number) v).intValue();
+    return (int) longValue(key, defaultValue, min, max);
   }
 
   public long longValue(String key, long defaultValue, long min, long max) {
