@@ -43,7 +43,8 @@ public final class ConfigNode {
     Map<String, Object> copy = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : map.entrySet()) {
       if (!(e.getKey() instanceof String key)) {
-        throw ConfigException.invalid(path(path, String.valueOf(e.getKey())), e.getKey(), "a text key");
+        throw ConfigException.invalid(path(path, String.valueOf(e.getKey())), e.getKey(),
+            e.getKey() instanceof Boolean ? "a text key; YAML reads on, off, yes and no as true or false" : "a text key");
       }
       copy.put(key, e.getValue());
     }
@@ -135,6 +136,41 @@ public final class ConfigNode {
       return defaultValue;
     }
     return parseDuration(pathOf(key), String.valueOf(v));
+  }
+
+  /** A duration as {@link #duration(String, Duration)} reads it, from {@code min} to {@code max}. */
+  public Duration duration(String key, Duration defaultValue, Duration min, Duration max) {
+    Object v = values.get(key);
+    Duration d = duration(key, defaultValue);
+    if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+      throw ConfigException.invalid(pathOf(key), String.valueOf(v),
+          "a duration from " + format(min) + " to " + format(max));
+    }
+    return d;
+  }
+
+  /** Checks a duration set in code (not read from a file) against its range. */
+  static Duration checked(String path, Duration d, Duration min, Duration max) {
+    if (d == null || d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+      throw ConfigException.invalid(path, d == null ? null : format(d),
+          "a duration from " + format(min) + " to " + format(max));
+    }
+    return d;
+  }
+
+  /** {@code 250ms}, {@code 30s}, {@code 5m}, {@code 1h}: the largest unit that is exact. */
+  public static String format(Duration d) {
+    long ms = d.toMillis();
+    if (ms % 3_600_000 == 0 && ms != 0) {
+      return ms / 3_600_000 + "h";
+    }
+    if (ms % 60_000 == 0 && ms != 0) {
+      return ms / 60_000 + "m";
+    }
+    if (ms % 1000 == 0) {
+      return ms / 1000 + (ms == 0 ? "" : "s");
+    }
+    return ms + "ms";
   }
 
   public static Duration parseDuration(String path, String text) {

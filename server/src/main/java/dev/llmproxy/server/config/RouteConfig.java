@@ -1,6 +1,7 @@
 package dev.llmproxy.server.config;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A route: the models it serves and the pool of upstreams behind one load-balanced channel.
@@ -11,6 +12,7 @@ import java.util.List;
  * @param isDefault whether requests with an empty {@code model} take this route
  * @param flowControlWindow HTTP/2 receive window per upstream stream, in bytes: how much of an
  *     answer the proxy may hold for a client that reads slowly before the upstream is held back
+ * @param resilience failover, stall detection, outlier ejection, load shedding, keepalive
  */
 public record RouteConfig(
     String name,
@@ -25,7 +27,8 @@ public record RouteConfig(
     int maxTokensLimit,
     int defaultMaxTokens,
     int flowControlWindow,
-    TlsClientConfig tls) {
+    TlsClientConfig tls,
+    RouteResilience resilience) {
 
   public static final String ANY_MODEL = "*";
   public static final int DEFAULT_MAX_TOKENS_LIMIT = 4096;
@@ -35,6 +38,15 @@ public record RouteConfig(
   public RouteConfig {
     models = List.copyOf(models);
     upstreams = List.copyOf(upstreams);
+    Objects.requireNonNull(resilience, "resilience");
+  }
+
+  /** A route with the default resilience settings. */
+  public RouteConfig(String name, List<String> models, boolean isDefault, List<UpstreamEndpoint> upstreams,
+      String target, SimulatedUpstreams simulated, LbPolicy lb, int choiceCount, boolean healthCheck,
+      int maxTokensLimit, int defaultMaxTokens, int flowControlWindow, TlsClientConfig tls) {
+    this(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck, maxTokensLimit,
+        defaultMaxTokens, flowControlWindow, tls, RouteResilience.defaults());
   }
 
   static RouteConfig from(ConfigNode node) {
@@ -67,29 +79,35 @@ public record RouteConfig(
     int defaultMaxTokens = node.integer("default_max_tokens", Math.min(DEFAULT_MAX_TOKENS, limit), 1, limit);
     int window = node.integer("flow_control_window", DEFAULT_FLOW_CONTROL_WINDOW, 16 << 10, 16 << 20);
     TlsClientConfig tls = TlsClientConfig.from(node.child("tls"));
+    RouteResilience resilience = RouteResilience.from(node);
     node.rejectUnknownKeys();
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount,
-        healthCheck, limit, defaultMaxTokens, window, tls);
+        healthCheck, limit, defaultMaxTokens, window, tls, resilience);
   }
 
   public RouteConfig withModels(List<String> servedModels) {
     return new RouteConfig(name, servedModels, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience);
   }
 
   public RouteConfig withMaxTokens(int limit, int defaultMaxTokens) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        limit, defaultMaxTokens, flowControlWindow, tls);
+        limit, defaultMaxTokens, flowControlWindow, tls, resilience);
   }
 
   public RouteConfig withFlowControlWindow(int bytes) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, bytes, tls);
+        maxTokensLimit, defaultMaxTokens, bytes, tls, resilience);
   }
 
   public RouteConfig withTls(TlsClientConfig clientTls) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls, resilience);
+  }
+
+  public RouteConfig withResilience(RouteResilience newResilience) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, newResilience);
   }
 
   /** A one-route setup over static upstreams, as {@code --upstreams a,b --lb POLICY} builds it. */

@@ -1,6 +1,7 @@
 package dev.llmproxy.server.config;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The proxy's listener.
@@ -9,9 +10,10 @@ import java.util.List;
  *     RESOURCE_EXHAUSTED before any work is done
  * @param forwardHeaders request headers copied to the upstream call; nothing else is forwarded,
  *     so API keys never leave the proxy
+ * @param resilience graceful drain, keepalive and connection age toward clients
  */
 public record ServerConfig(String host, int port, int maxRequestBytes, boolean reflection,
-    TlsServerConfig tls, List<String> forwardHeaders) {
+    TlsServerConfig tls, List<String> forwardHeaders, ServerResilience resilience) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 50051;
@@ -21,6 +23,13 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
 
   public ServerConfig {
     forwardHeaders = List.copyOf(forwardHeaders);
+    Objects.requireNonNull(resilience, "resilience");
+  }
+
+  /** A listener with the default drain, keepalive and connection-age settings. */
+  public ServerConfig(String host, int port, int maxRequestBytes, boolean reflection, TlsServerConfig tls,
+      List<String> forwardHeaders) {
+    this(host, port, maxRequestBytes, reflection, tls, forwardHeaders, ServerResilience.defaults());
   }
 
   public static ServerConfig defaults() {
@@ -29,7 +38,11 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
   }
 
   public ServerConfig withAddress(String host, int port) {
-    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders);
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, resilience);
+  }
+
+  public ServerConfig withResilience(ServerResilience newResilience) {
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, newResilience);
   }
 
   static ServerConfig from(ConfigNode node) {
@@ -40,8 +53,9 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
     TlsServerConfig tls = TlsServerConfig.from(node.child("tls"));
     List<String> forward = node.has("forward_headers")
         ? node.list("forward_headers", ServerConfig::headerName) : DEFAULT_FORWARD_HEADERS;
+    ServerResilience resilience = ServerResilience.from(node);
     node.rejectUnknownKeys();
-    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forward);
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forward, resilience);
   }
 
   private static String headerName(String path, Object value) {
