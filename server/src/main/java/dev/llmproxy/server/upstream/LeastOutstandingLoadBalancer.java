@@ -7,10 +7,14 @@ import static io.grpc.ConnectivityState.TRANSIENT_FAILURE;
 import static java.util.Objects.requireNonNull;
 
 import io.grpc.ConnectivityState;
+import io.grpc.EquivalentAddressGroup;
 import io.grpc.Status;
 import io.grpc.util.MultiChildLoadBalancer;
+import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.random.RandomGenerator;
 
 /**
@@ -42,6 +46,8 @@ final class LeastOutstandingLoadBalancer extends MultiChildLoadBalancer {
   private final RandomGenerator random;
   private int choiceCount = LeastOutstandingLoadBalancerProvider.DEFAULT_CHOICE_COUNT;
   private SubchannelPicker currentPicker = new FixedResultPicker(CONNECTING_RESULT);
+  // Addresses of the children about to be created, by key; filled just before super creates them.
+  private final Map<Object, List<SocketAddress>> newChildAddresses = new HashMap<>();
 
   LeastOutstandingLoadBalancer(Helper helper) {
     this(helper, LeastOutstandingPicker.THREAD_LOCAL_RANDOM);
@@ -95,8 +101,22 @@ final class LeastOutstandingLoadBalancer extends MultiChildLoadBalancer {
   }
 
   @Override
+  protected Map<Object, ResolvedAddresses> createChildAddressesMap(ResolvedAddresses resolvedAddresses) {
+    Map<Object, ResolvedAddresses> children = super.createChildAddressesMap(resolvedAddresses);
+    newChildAddresses.clear();
+    for (Map.Entry<Object, ResolvedAddresses> child : children.entrySet()) {
+      List<SocketAddress> addresses = new ArrayList<>();
+      for (EquivalentAddressGroup eag : child.getValue().getAddresses()) {
+        addresses.addAll(eag.getAddresses());
+      }
+      newChildAddresses.put(child.getKey(), List.copyOf(addresses));
+    }
+    return children;
+  }
+
+  @Override
   protected ChildLbState createChildLbState(Object key) {
-    return new EndpointState(key);
+    return new EndpointState(key, newChildAddresses.getOrDefault(key, List.of()));
   }
 
   int choiceCount() {
@@ -106,11 +126,13 @@ final class LeastOutstandingLoadBalancer extends MultiChildLoadBalancer {
   private SubchannelPicker newPicker(List<ChildLbState> children) {
     List<SubchannelPicker> pickers = new ArrayList<>(children.size());
     List<InFlightCounter> counters = new ArrayList<>(children.size());
+    List<List<SocketAddress>> addresses = new ArrayList<>(children.size());
     for (ChildLbState child : children) {
       pickers.add(child.getCurrentPicker());
       counters.add(((EndpointState) child).inFlight);
+      addresses.add(((EndpointState) child).addresses);
     }
-    return new LeastOutstandingPicker(pickers, counters, choiceCount, random);
+    return new LeastOutstandingPicker(pickers, counters, addresses, choiceCount, random);
   }
 
   private void updateBalancingState(ConnectivityState state, SubchannelPicker picker) {
@@ -122,12 +144,14 @@ final class LeastOutstandingLoadBalancer extends MultiChildLoadBalancer {
     }
   }
 
-  /** One endpoint: its pick_first child and the count of calls in flight to it. */
+  /** One endpoint: its pick_first child, its addresses and the count of calls in flight to it. */
   private final class EndpointState extends ChildLbState {
     final InFlightCounter inFlight = new InFlightCounter();
+    final List<SocketAddress> addresses;
 
-    EndpointState(Object key) {
+    EndpointState(Object key, List<SocketAddress> addresses) {
       super(key, pickFirstLbProvider);
+      this.addresses = addresses;
     }
 
     @Override

@@ -5,7 +5,9 @@ import static java.util.Objects.requireNonNull;
 import io.grpc.LoadBalancer.PickResult;
 import io.grpc.LoadBalancer.PickSubchannelArgs;
 import io.grpc.LoadBalancer.SubchannelPicker;
+import java.net.SocketAddress;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
@@ -37,6 +39,12 @@ import java.util.random.RandomGenerator;
  *
  * Counts are read without locking and may be a few calls stale under concurrency; that is fine for
  * a heuristic and is why the picker can be immutable and shared by every thread.
+ *
+ * Avoidance: a call may carry a PickFilter (ejected or busy upstreams, and those that already failed
+ * this call). Sampled endpoints the filter avoids are passed over; if every sampled one is avoided,
+ * the least loaded endpoint that is not avoided is taken (a scan, rare: only while an upstream is
+ * avoided and the sample hit it alone); if every endpoint is avoided, the filter is ignored, because
+ * trying an avoided upstream beats failing the call.
  */
 /**
  * Picks among the children of {@link LeastOutstandingLoadBalancer} by power of two choices over
@@ -51,6 +59,7 @@ final class LeastOutstandingPicker extends SubchannelPicker {
 
   private final SubchannelPicker[] childPickers;
   private final InFlightCounter[] counters; // 1:1 with childPickers
+  private final List<List<SocketAddress>> addresses; // 1:1 with childPickers
   private final int choiceCount;
   private final RandomGenerator random;
   private final int hashCode;
@@ -63,7 +72,17 @@ final class LeastOutstandingPicker extends SubchannelPicker {
    */
   LeastOutstandingPicker(List<SubchannelPicker> childPickers, List<InFlightCounter> counters,
       int choiceCount, RandomGenerator random) {
-    if (childPickers.isEmpty() || childPickers.size() != counters.size()) {
+    this(childPickers, counters, Collections.nCopies(childPickers.size(), List.of()), choiceCount, random);
+  }
+
+  /**
+   * @param addresses the addresses of each child, in the same order, for calls that carry a
+   *     {@link PickFilter}
+   */
+  LeastOutstandingPicker(List<SubchannelPicker> childPickers, List<InFlightCounter> counters,
+      List<List<SocketAddress>> addresses, int choiceCount, RandomGenerator random) {
+    if (childPickers.isEmpty() || childPickers.size() != counters.size()
+        || childPickers.size() != addresses.size()) {
       throw new IllegalArgumentException("childPickers: " + childPickers.size() + ", counters: "
           + counters.size() + " (expected: the same number, at least 1)");
     }
@@ -72,6 +91,7 @@ final class LeastOutstandingPicker extends SubchannelPicker {
     }
     this.childPickers = childPickers.toArray(new SubchannelPicker[0]);
     this.counters = counters.toArray(new InFlightCounter[0]);
+    this.addresses = List.copyOf(addresses);
     this.choiceCount = choiceCount;
     this.random = requireNonNull(random, "random");
     this.hashCode = 31 * (31 * Arrays.hashCode(this.childPickers)
@@ -80,7 +100,8 @@ final class LeastOutstandingPicker extends SubchannelPicker {
 
   @Override
   public PickResult pickSubchannel(PickSubchannelArgs args) {
-    int index = nextIndex();
+    PickFilter filter = args.getCallOptions().getOption(PickFilter.CALL_OPTION);
+    int index = filter == null ? nextIndex(null) : nextIndex(filter);
     PickResult result = childPickers[index].pickSubchannel(args);
     if (result.getSubchannel() == null) {
       return result; // the child is connecting or failing; its answer stands
@@ -89,16 +110,42 @@ final class LeastOutstandingPicker extends SubchannelPicker {
     return result.copyWithStreamTracerFactory(counters[index]);
   }
 
-  private int nextIndex() {
+  private int nextIndex(PickFilter filter) {
     int n = counters.length;
     if (n == 1) {
       return 0;
     }
-    return n <= MAX_DISTINCT_SAMPLING ? leastLoadedOfDistinctSample(n) : leastLoadedOfSample(n);
+    int index = n <= MAX_DISTINCT_SAMPLING ? leastLoadedOfDistinctSample(n, filter)
+        : leastLoadedOfSample(n, filter);
+    return index >= 0 ? index : leastLoadedNotAvoided(filter);
+  }
+
+  private boolean avoided(PickFilter filter, int index) {
+    if (filter == null) {
+      return false;
+    }
+    List<SocketAddress> endpoint = addresses.get(index);
+    for (int i = 0; i < endpoint.size(); i++) {
+      if (filter.avoids(endpoint.get(i))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Every sampled endpoint is avoided: scan for the least loaded one that is not, else ignore the filter.
+  private int leastLoadedNotAvoided(PickFilter filter) {
+    int best = -1;
+    for (int i = 0; i < counters.length; i++) {
+      if (!avoided(filter, i) && (best < 0 || counters[i].get() < counters[best].get())) {
+        best = i;
+      }
+    }
+    return best >= 0 ? best : nextIndex(null);
   }
 
   // Floyd's algorithm: draws exactly k distinct indices of [0, n) with k random numbers.
-  private int leastLoadedOfDistinctSample(int n) {
+  private int leastLoadedOfDistinctSample(int n, PickFilter filter) {
     int k = Math.min(choiceCount, n);
     long sampled = 0L;
     int best = -1;
@@ -110,6 +157,9 @@ final class LeastOutstandingPicker extends SubchannelPicker {
         candidate = j;
       }
       sampled |= 1L << candidate;
+      if (avoided(filter, candidate)) {
+        continue;
+      }
       int load = counters[candidate].get();
       if (load < bestLoad) {
         best = candidate;
@@ -122,11 +172,11 @@ final class LeastOutstandingPicker extends SubchannelPicker {
     return best;
   }
 
-  private int leastLoadedOfSample(int n) {
-    int best = random.nextInt(n);
-    for (int i = 1; i < choiceCount; i++) {
+  private int leastLoadedOfSample(int n, PickFilter filter) {
+    int best = -1;
+    for (int i = 0; i < choiceCount; i++) {
       int candidate = random.nextInt(n);
-      if (counters[candidate].get() < counters[best].get()) {
+      if (!avoided(filter, candidate) && (best < 0 || counters[candidate].get() < counters[best].get())) {
         best = candidate;
       }
     }

@@ -8,10 +8,14 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** A route at run time: its config and the one load-balanced channel over its upstreams. */
+/**
+ * A route at run time: its config, the one load-balanced channel over its upstreams, and the
+ * outlier detector that keeps that channel's picks away from failing upstreams.
+ */
 public final class Route {
   private final RouteConfig config;
   private final ManagedChannel channel;
+  private final OutlierDetector outliers;
   private final Map<String, String> namesByAddress;
   private final Map<SocketAddress, String> nameCache = new ConcurrentHashMap<>();
 
@@ -20,9 +24,16 @@ public final class Route {
    *     it are named by their address
    */
   public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress) {
+    this(config, channel, namesByAddress, OutlierDetector.NONE);
+  }
+
+  /** @param outliers the route's outlier detector; its verdicts reach picks through {@link PickFilter} */
+  public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress,
+      OutlierDetector outliers) {
     this.config = Objects.requireNonNull(config, "config");
     this.channel = Objects.requireNonNull(channel, "channel");
     this.namesByAddress = Map.copyOf(namesByAddress);
+    this.outliers = Objects.requireNonNull(outliers, "outliers");
   }
 
   public String name() {
@@ -35,6 +46,10 @@ public final class Route {
 
   public ManagedChannel channel() {
     return channel;
+  }
+
+  public OutlierDetector outliers() {
+    return outliers;
   }
 
   /** The name reported in {@code llmproxy-upstream} for the upstream at {@code address}. */

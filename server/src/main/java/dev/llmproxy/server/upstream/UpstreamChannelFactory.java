@@ -4,29 +4,45 @@ import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.TlsClientConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.config.UpstreamKeepalive;
 import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Builds a route's one {@link ManagedChannel}: its upstreams as a static list ({@code static:///})
  * or a DNS name, the route's load-balancing policy and health checking through service config,
- * TLS when configured. Calls run on the transport threads ({@code directExecutor}): nothing on
- * the relay path blocks.
+ * TLS when configured, keepalive pings as the route sets them, and the route's outlier detector.
+ * Calls run on the transport threads ({@code directExecutor}): nothing on the relay path blocks.
  */
 public final class UpstreamChannelFactory {
   private final int maxMessageBytes;
+  private final MeterRegistry meters;
 
   /** @param maxMessageBytes the largest upstream message accepted (a long completion) */
   public UpstreamChannelFactory(int maxMessageBytes) {
+    this(maxMessageBytes, new SimpleMeterRegistry());
+  }
+
+  /**
+   * @param meters where each route's {@code llmproxy.upstream.ejected} (upstreams ejected now) and
+   *     {@code llmproxy.upstream.ejections} (ejections so far) are registered
+   */
+  public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters) {
     this.maxMessageBytes = maxMessageBytes;
+    this.meters = meters;
   }
 
   /** A route over {@code upstreams} (ignored when the route names a {@code dns:///} target). */
@@ -43,11 +59,24 @@ public final class UpstreamChannelFactory {
     if (config.tls() != null && config.tls().authority() != null) {
       builder.overrideAuthority(config.tls().authority());
     }
+    UpstreamKeepalive keepalive = config.resilience().keepalive();
+    if (keepalive.enabled()) {
+      builder.keepAliveTime(keepalive.time().toNanos(), TimeUnit.NANOSECONDS)
+          .keepAliveTimeout(keepalive.timeout().toNanos(), TimeUnit.NANOSECONDS)
+          .keepAliveWithoutCalls(false);
+    }
     Map<String, String> names = new LinkedHashMap<>();
     for (UpstreamEndpoint upstream : upstreams) {
       names.put(upstream.address(), upstream.name());
     }
-    return new Route(config, builder.build(), names);
+    OutlierDetector outliers = config.resilience().outliers().enabled()
+        ? new ConsecutiveFailureOutlierDetector(config.resilience().outliers(), System::nanoTime)
+        : OutlierDetector.NONE;
+    Gauge.builder("llmproxy.upstream.ejected", outliers, OutlierDetector::ejectedCount)
+        .description("upstreams ejected now").tag("route", config.name()).register(meters);
+    FunctionCounter.builder("llmproxy.upstream.ejections", outliers, OutlierDetector::ejections)
+        .description("upstream ejections").tag("route", config.name()).register(meters);
+    return new Route(config, builder.build(), names, outliers);
   }
 
   static UpstreamServiceConfig serviceConfig(RouteConfig config) {

@@ -48,7 +48,7 @@ class LeastOutstandingLoadBalancerTest {
     accept(3, null);
 
     assertThat(helper.state).isEqualTo(CONNECTING);
-    PickResult result = helper.picker.pickSubchannel(null);
+    PickResult result = helper.picker.pickSubchannel(FakePickArgs.DEFAULT);
     assertThat(result.hasResult()).isFalse();
     assertThat(result.getStatus().isOk()).isTrue();
   }
@@ -86,7 +86,7 @@ class LeastOutstandingLoadBalancerTest {
     setState(1, ConnectivityStateInfo.forTransientFailure(refused));
 
     assertThat(helper.state).isEqualTo(TRANSIENT_FAILURE);
-    PickResult result = helper.picker.pickSubchannel(null);
+    PickResult result = helper.picker.pickSubchannel(FakePickArgs.DEFAULT);
     assertThat(result.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(result.getStatus().getDescription()).isEqualTo("connection refused");
   }
@@ -171,7 +171,7 @@ class LeastOutstandingLoadBalancerTest {
   private Set<FakeSubchannel> pickedSubchannels(int picks) {
     Set<FakeSubchannel> picked = new HashSet<>();
     for (int i = 0; i < picks; i++) {
-      PickResult result = helper.picker.pickSubchannel(null);
+      PickResult result = helper.picker.pickSubchannel(FakePickArgs.DEFAULT);
       assertThat(result.getStatus().isOk()).isTrue();
       picked.add((FakeSubchannel) result.getSubchannel());
     }

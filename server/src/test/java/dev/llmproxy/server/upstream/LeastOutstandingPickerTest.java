@@ -13,6 +13,8 @@ import io.grpc.LoadBalancer.PickSubchannelArgs;
 import io.grpc.LoadBalancer.SubchannelPicker;
 import io.grpc.Metadata;
 import io.grpc.Status;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -22,7 +24,7 @@ import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 
 class LeastOutstandingPickerTest {
-  private static final PickSubchannelArgs ARGS = null; // child pickers here ignore the args
+  private static final PickSubchannelArgs ARGS = FakePickArgs.DEFAULT;
   private static final ClientStreamTracer.StreamInfo STREAM_INFO =
       ClientStreamTracer.StreamInfo.newBuilder().setCallOptions(CallOptions.DEFAULT).build();
 
@@ -138,6 +140,76 @@ class LeastOutstandingPickerTest {
     assertThat(new LeastOutstandingPicker(
         sameChildren, counters, 3, LeastOutstandingPicker.THREAD_LOCAL_RANDOM))
         .isNotEqualTo(picker);
+  }
+
+  @Test
+  void passesOverEndpointsTheCallsFilterAvoids() {
+    LeastOutstandingPicker picker = addressedPicker(3, 2, new Random(11));
+    startCalls(1, 5); // the avoided endpoint is the least loaded one: avoidance must still win
+    startCalls(2, 5);
+    PickFilter avoidFirst = address -> address.equals(address(0));
+
+    Map<Integer, Integer> picks = pick(picker, 2_000, FakePickArgs.filtered(avoidFirst));
+
+    assertThat(picks).doesNotContainKey(0);
+    assertThat(picks.keySet()).containsExactlyInAnyOrder(1, 2);
+  }
+
+  @Test
+  void findsTheOneEndpointNotAvoidedEvenWhenTheSampleMissesIt() {
+    LeastOutstandingPicker picker = addressedPicker(8, 2, new Random(3));
+    PickFilter onlySeven = address -> !address.equals(address(7));
+
+    Map<Integer, Integer> picks = pick(picker, 500, FakePickArgs.filtered(onlySeven));
+
+    assertThat(picks).containsOnlyKeys(7);
+  }
+
+  @Test
+  void ignoresTheFilterWhenItAvoidsEveryEndpoint() {
+    LeastOutstandingPicker picker = addressedPicker(3, 2, new Random(5));
+    startCalls(0, 3);
+    startCalls(1, 3);
+
+    Map<Integer, Integer> picks = pick(picker, 300, FakePickArgs.filtered(address -> true));
+
+    // As without a filter: power of two choices, so the idle endpoint gets most calls.
+    assertThat(picks.get(2)).isGreaterThan(150);
+  }
+
+  @Test
+  void aCallWithoutAFilterIsBalancedAsBefore() {
+    LeastOutstandingPicker picker = addressedPicker(3, 3, new Random(9));
+    startCalls(0, 1);
+    startCalls(1, 1);
+
+    assertThat(pick(picker, 100)).containsOnlyKeys(2);
+  }
+
+  private static SocketAddress address(int endpoint) {
+    return new InetSocketAddress("127.0.0.1", 7000 + endpoint);
+  }
+
+  private LeastOutstandingPicker addressedPicker(int endpoints, int choiceCount, RandomGenerator random) {
+    List<SubchannelPicker> children = new ArrayList<>();
+    List<List<SocketAddress>> addresses = new ArrayList<>();
+    for (int i = 0; i < endpoints; i++) {
+      FakeSubchannel subchannel = new FakeSubchannel();
+      subchannels.add(subchannel);
+      counters.add(new InFlightCounter());
+      children.add(new FixedResultPicker(PickResult.withSubchannel(subchannel)));
+      addresses.add(List.of(address(i)));
+    }
+    return new LeastOutstandingPicker(children, counters, addresses, choiceCount, random);
+  }
+
+  private Map<Integer, Integer> pick(SubchannelPicker picker, int times, PickSubchannelArgs args) {
+    Map<Integer, Integer> picks = new HashMap<>();
+    for (int i = 0; i < times; i++) {
+      PickResult result = picker.pickSubchannel(args);
+      picks.merge(subchannels.indexOf(result.getSubchannel()), 1, Integer::sum);
+    }
+    return picks;
   }
 
   private LeastOutstandingPicker picker(int endpoints, int choiceCount, RandomGenerator random) {

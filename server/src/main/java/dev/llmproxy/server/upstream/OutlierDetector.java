@@ -1,0 +1,48 @@
+package dev.llmproxy.server.upstream;
+
+import java.net.SocketAddress;
+
+/**
+ * Tracks the outcomes of a route's upstream calls and says which upstreams to avoid for now:
+ * ejected ones (repeated faults) and busy ones. One per route; thread-safe.
+ */
+public interface OutlierDetector extends PickFilter {
+  /** A detector that never avoids anything. */
+  OutlierDetector NONE = new OutlierDetector() {
+    @Override
+    public boolean avoids(SocketAddress address) {
+      return false;
+    }
+
+    @Override
+    public void record(SocketAddress address, UpstreamOutcome outcome) {
+    }
+
+    @Override
+    public int ejectedCount() {
+      return 0;
+    }
+
+    @Override
+    public long ejections() {
+      return 0;
+    }
+
+    @Override
+    public boolean isEjected(SocketAddress address) {
+      return false;
+    }
+  };
+
+  /** Records how a call to the upstream at {@code address} ended. */
+  void record(SocketAddress address, UpstreamOutcome outcome);
+
+  /** Upstreams ejected right now. */
+  int ejectedCount();
+
+  /** Ejections so far. */
+  long ejections();
+
+  /** Whether the upstream at {@code address} is ejected right now (busy does not count). */
+  boolean isEjected(SocketAddress address);
+}
