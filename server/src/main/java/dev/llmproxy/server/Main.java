@@ -48,9 +48,11 @@ public final class Main {
       return 1;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(proxy::close, "llmproxy-shutdown"));
+    DrainOnSignal signals = DrainOnSignal.install(proxy, config.server().resilience().shutdownGrace(), err);
     printBanner(out, proxy, demo);
     try {
       proxy.awaitTermination();
+      signals.awaitDone();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

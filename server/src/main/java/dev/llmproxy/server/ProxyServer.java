@@ -3,12 +3,15 @@ package dev.llmproxy.server;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
+import dev.llmproxy.server.config.ServerResilience;
 import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.service.DrainingServerInterceptor;
 import dev.llmproxy.server.service.HeaderForwarder;
 import dev.llmproxy.server.service.LlmProxyService;
 import dev.llmproxy.server.service.RequestValidator;
 import dev.llmproxy.server.service.RoutingServerInterceptor;
+import dev.llmproxy.server.shed.LoadShedder;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
@@ -28,9 +31,13 @@ import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The wiring point: builds every part of the proxy from its config by constructor, declares the
@@ -43,14 +50,19 @@ public final class ProxyServer implements AutoCloseable {
   private final RouteTable routes;
   private final HealthStatusManager health;
   private final EmbeddedUpstreams embedded;
+  private final ScheduledExecutorService timers;
+  private final DrainingServerInterceptor drain;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
-      EmbeddedUpstreams embedded) {
+      EmbeddedUpstreams embedded, ScheduledExecutorService timers, DrainingServerInterceptor drain) {
     this.config = config;
     this.server = server;
     this.routes = routes;
     this.health = health;
     this.embedded = embedded;
+    this.timers = timers;
+    this.drain = drain;
   }
 
   /** Builds and starts the proxy; on failure everything already started is stopped again. */
@@ -65,9 +77,10 @@ public final class ProxyServer implements AutoCloseable {
   public static ProxyServer start(ProxyConfig config, MeterRegistry meters) throws IOException {
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
+    ScheduledExecutorService timers = timers();
     RouteTable routes = null;
     try {
-      UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20);
+      UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters);
       List<Route> built = new ArrayList<>();
       for (RouteConfig rc : config.routes()) {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
@@ -77,12 +90,14 @@ public final class ProxyServer implements AutoCloseable {
       routes = new RouteTable(built);
 
       HealthStatusManager health = new HealthStatusManager();
+      DrainingServerInterceptor drain = new DrainingServerInterceptor();
       NettyServerBuilder builder = NettyServerBuilder
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
-          .addService(proxyService(routes, sc, meters))
+          .addService(proxyService(routes, sc, meters, timers, drain))
           .addService(health.getHealthService());
+      connectionSettings(builder, sc.resilience());
       if (sc.reflection()) {
         builder.addService(ProtoReflectionServiceV1.newInstance());
         builder.addService(ProtoReflectionService.newInstance());
@@ -90,12 +105,13 @@ public final class ProxyServer implements AutoCloseable {
       Server server = builder.build().start();
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded);
+      return new ProxyServer(config, server, routes, health, embedded, timers, drain);
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
       }
       embedded.close();
+      timers.shutdownNow();
       throw e;
     }
   }
@@ -105,12 +121,24 @@ public final class ProxyServer implements AutoCloseable {
    * Public for tests that serve it in-process.
    */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters) {
-    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()));
-    // The order, first to run to last: (metrics, access log) -> authentication (headers: the key's
-    // id into the Context) -> routing and validation (request: the route into the Context) ->
-    // quota -> cache -> the forwarding service. intercept() runs the LAST listed interceptor first.
+    return proxyService(routes, sc, meters, timers(), new DrainingServerInterceptor());
+  }
+
+  /**
+   * The {@code LlmProxy} service with its interceptors, its relays' timer thread and the drain
+   * gate that counts its calls.
+   */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters,
+      ScheduledExecutorService timers, DrainingServerInterceptor drain) {
+    LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
+    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, shedder, meters);
+    // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
+    // (metrics, access log) -> authentication (headers: the key's id into the Context) -> routing
+    // and validation (request: the route into the Context) -> quota -> cache -> the forwarding
+    // service (load shedding, then the relay). intercept() runs the LAST listed interceptor first.
     return ServerInterceptors.intercept(service.bindService(),
-        new RoutingServerInterceptor(routes, new RequestValidator()));
+        new RoutingServerInterceptor(routes, new RequestValidator()),
+        drain);
   }
 
   public int port() {
@@ -130,8 +158,32 @@ public final class ProxyServer implements AutoCloseable {
     server.awaitTermination();
   }
 
+  /**
+   * Shuts down gracefully: health turns NOT_SERVING, new calls are refused, calls in flight get up
+   * to {@code grace} to finish, then the rest are cancelled and everything is closed.
+   *
+   * @return whether every call finished within the grace period
+   */
+  public boolean drain(Duration grace) throws InterruptedException {
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+    drain.startDraining();
+    server.shutdown(); // no new connections; GOAWAY on the open ones, whose calls go on
+    boolean finished = drain.awaitIdle(grace);
+    close();
+    return finished;
+  }
+
+  /** Calls of the {@code LlmProxy} service in flight now. */
+  public int callsInFlight() {
+    return drain.inFlight();
+  }
+
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     health.enterTerminalState();
     server.shutdownNow();
     try {
@@ -141,6 +193,41 @@ public final class ProxyServer implements AutoCloseable {
     }
     routes.close();
     embedded.close();
+    timers.shutdownNow();
+  }
+
+  /** Keepalive and connection age toward clients. */
+  private static void connectionSettings(NettyServerBuilder builder, ServerResilience r) {
+    builder.permitKeepAliveTime(r.permitKeepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
+        .permitKeepAliveWithoutCalls(r.permitKeepaliveWithoutCalls());
+    if (!r.keepaliveTime().isZero()) {
+      builder.keepAliveTime(r.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
+          .keepAliveTimeout(r.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    } else {
+      builder.keepAliveTime(Long.MAX_VALUE, TimeUnit.NANOSECONDS); // off
+    }
+    if (!r.maxConnectionAge().isZero()) {
+      builder.maxConnectionAge(r.maxConnectionAge().toNanos(), TimeUnit.NANOSECONDS);
+      if (!r.maxConnectionAgeGrace().isZero()) {
+        builder.maxConnectionAgeGrace(r.maxConnectionAgeGrace().toNanos(), TimeUnit.NANOSECONDS);
+      }
+    }
+  }
+
+  /**
+   * One daemon thread for stall checks and queue wait limits; it exits while there is nothing to
+   * time, so a service built for a test leaves no thread behind.
+   */
+  private static ScheduledExecutorService timers() {
+    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, task -> {
+      Thread thread = new Thread(task, "llmproxy-timers");
+      thread.setDaemon(true);
+      return thread;
+    });
+    timers.setRemoveOnCancelPolicy(true);
+    timers.setKeepAliveTime(5, TimeUnit.SECONDS);
+    timers.allowCoreThreadTimeOut(true);
+    return timers;
   }
 
   private static ServerCredentials credentials(TlsServerConfig tls) throws IOException {

@@ -1,5 +1,6 @@
 package dev.llmproxy.server.service;
 
+import dev.llmproxy.server.shed.LoadShedder;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
@@ -9,18 +10,30 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * The forwarding {@code llmproxy.v1.LlmProxy} service: each call goes to the channel of the route
  * that {@link RoutingServerInterceptor} resolved, through a flow-controlled {@link Relay}. Bound
- * with the generated method descriptors, so server reflection describes it.
+ * with the generated method descriptors, so server reflection describes it. Load shedding happens
+ * here, after every interceptor, so only calls that go upstream count against a route's cap.
  */
 public final class LlmProxyService {
   private final HeaderForwarder headerForwarder;
+  private final RelaySupport support;
 
-  public LlmProxyService(HeaderForwarder headerForwarder) {
+  /**
+   * @param timers runs the relays' stall checks and the shedding queues' wait limits; tasks are
+   *     short and never block
+   * @param shedder the routes' caps on calls in flight
+   */
+  public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, LoadShedder shedder,
+      MeterRegistry meters) {
     this.headerForwarder = Objects.requireNonNull(headerForwarder, "headerForwarder");
+    this.support = new RelaySupport(Objects.requireNonNull(timers, "timers"),
+        Objects.requireNonNull(shedder, "shedder"), new RelayMetrics(Objects.requireNonNull(meters, "meters")));
   }
 
   public ServerServiceDefinition bindService() {
@@ -39,7 +52,7 @@ public final class LlmProxyService {
         return new ServerCall.Listener<>() {};
       }
       call.request(1); // the request message, unless an interceptor already delivered it
-      return new Relay<>(call, method, route, headerForwarder.upstreamHeaders(headers));
+      return new Relay<>(call, method, route, headerForwarder.upstreamHeaders(headers), support);
     };
   }
 }

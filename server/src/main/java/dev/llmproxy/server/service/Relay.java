@@ -1,18 +1,32 @@
 package dev.llmproxy.server.service;
 
+import dev.llmproxy.server.config.RetryPolicy;
+import dev.llmproxy.server.shed.InFlightLimiter;
+import dev.llmproxy.server.upstream.OutlierDetector;
+import dev.llmproxy.server.upstream.PickFilter;
 import dev.llmproxy.server.upstream.Route;
+import dev.llmproxy.server.upstream.UpstreamOutcome;
 import dev.llmproxy.v1.CompletionRequest;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
+import io.grpc.Context;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.Status;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Forwards one call to its route's channel and relays the answer back, message by message.
+ * Forwards one call to its route's channel and relays the answer back, message by message, failing
+ * over to another upstream while nothing has reached the client yet.
  *
  * <p>Flow control: the upstream is asked for one message at a time, and only while the client's
  * side of the stream is ready; otherwise the request waits for the client's {@code onReady}. A
@@ -21,55 +35,124 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * both sides claim it with a compare-and-set, so exactly one of them issues the request and no
  * wake-up is lost.
  *
- * <p>Threads: server listener events arrive on the client connection's thread, upstream events on
- * the upstream connection's thread. The server call is only sent to from upstream events, so its
- * messages and close stay serialized; the other side only calls the thread-safe
- * {@code ClientCall.request} and {@code cancel}.
+ * <p>Failover: each try is an {@link Attempt}, a fresh upstream call on the route's channel. An
+ * attempt that fails before its first message was relayed, with a code the route's
+ * {@link RetryPolicy} lists or because it stalled, is followed by another attempt (up to the
+ * policy's limit) whose pick avoids the upstreams that failed this call. Nothing has been sent to
+ * the client at that point (response headers go out with the first message), so the client cannot
+ * tell. Once a message was relayed the call is committed to its upstream: a later failure reaches
+ * the client as an error status naming how many chunks it got, never as a short stream ending OK.
  *
- * <p>Deadlines and cancellation: the upstream call is created in the server call's context, so
- * grpc-java applies the client's deadline to it and cancels it when the client goes away.
+ * <p>Stall detection: an attempt is stalled when the message it asked the upstream for does not
+ * come within the route's {@code first_token} (first message) or {@code between_tokens} limit. The
+ * clock runs only while a request to the upstream is outstanding, so a client that reads slowly
+ * never makes its upstream look stalled. A stalled attempt is cancelled; then it fails over or, after
+ * the first message, closes the call with UNAVAILABLE. One timer per attempt, re-armed lazily: each
+ * message only writes a timestamp, and the timer, when it fires, either finds a stall or sets
+ * itself for the earliest time one could be.
+ *
+ * <p>Load shedding: if the route caps calls in flight, the first attempt starts only once the call
+ * holds a slot (see {@link InFlightLimiter}); the slot is given back when the call's context ends,
+ * which grpc guarantees for every call however it ends.
+ *
+ * <p>Threads: server listener events arrive on the client connection's thread, upstream events on
+ * the upstream connection's thread, the stall timer and queue admission on others. The server call
+ * is sent to only from upstream events of the current attempt, or, before any attempt exists, from
+ * the one admission outcome; a new attempt starts only from the previous attempt's last event. The
+ * other threads only call the thread-safe {@code ClientCall.request} and {@code cancel}.
+ *
+ * <p>Deadlines and cancellation: every attempt is created in the server call's context, so grpc-java
+ * applies the client's deadline to it (no failover past it) and cancels it when the client goes away.
  */
-final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
+final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implements InFlightLimiter.Waiter {
   static final Metadata.Key<String> UPSTREAM_HEADER =
       Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER);
+  private static final Status EXTRA_MESSAGE =
+      Status.INVALID_ARGUMENT.withDescription("request: more than one message (expected: exactly one)");
 
   private final ServerCall<CompletionRequest, RespT> serverCall;
   private final MethodDescriptor<CompletionRequest, RespT> method;
   private final Route route;
   private final Metadata upstreamHeaders;
+  private final Context context;
+  private final ScheduledExecutorService timers;
+  private final InFlightLimiter limiter;
+  private final RelayMetrics metrics;
+  private final RetryPolicy retry;
+  private final OutlierDetector outliers;
+  private final long firstTokenNanos;
+  private final long betweenTokensNanos;
   private final AtomicBoolean wantMore = new AtomicBoolean();
-  private volatile ClientCall<CompletionRequest, RespT> upstream;
+
+  private volatile CompletionRequest request;
+  private volatile Attempt current;
+  private volatile boolean clientGone;
   private volatile boolean extraMessage;
+  // Touched only where attempts start and end, one after another.
+  private int attempts;
+  private final List<SocketAddress> failedUpstreams = new ArrayList<>(2);
+  private boolean headersSent;
 
   Relay(ServerCall<CompletionRequest, RespT> serverCall, MethodDescriptor<CompletionRequest, RespT> method,
-      Route route, Metadata upstreamHeaders) {
+      Route route, Metadata upstreamHeaders, RelaySupport support) {
     this.serverCall = serverCall;
     this.method = method;
     this.route = route;
     this.upstreamHeaders = upstreamHeaders;
+    this.context = Context.current();
+    this.timers = support.timers();
+    this.limiter = support.shedder().limiter(route.name());
+    this.metrics = support.metrics();
+    this.retry = route.config().resilience().retry();
+    this.outliers = route.outliers();
+    this.firstTokenNanos = route.config().resilience().timeouts().firstToken().toNanos();
+    this.betweenTokensNanos = route.config().resilience().timeouts().betweenTokens().toNanos();
   }
 
   @Override
-  public void onMessage(CompletionRequest request) {
-    if (upstream != null) {
-      // One request per call: a second message is a client bug; fail the call on the upstream's
-      // thread, which owns the server call.
+  public void onMessage(CompletionRequest message) {
+    if (request != null) {
+      // One request per call: a second message is a client bug.
       extraMessage = true;
-      upstream.cancel("client sent a second request message", null);
+      Attempt attempt = current;
+      if (attempt != null) {
+        attempt.call.cancel("client sent a second request message", null); // closed on its thread
+      } else if (limiter != null && limiter.leave(this)) {
+        serverCall.close(EXTRA_MESSAGE, new Metadata());
+      }
       return;
     }
-    ClientCall<CompletionRequest, RespT> call = route.channel().newCall(method, CallOptions.DEFAULT);
-    upstream = call;
-    call.start(new UpstreamListener(call), upstreamHeaders);
-    call.sendMessage(request);
-    call.halfClose();
-    call.request(1);
+    request = message;
     serverCall.request(1); // lets half-close (or a stray second message) through
+    if (limiter == null) {
+      startAttempt();
+      return;
+    }
+    switch (limiter.enter(this)) {
+      case ADMITTED -> admitted();
+      case QUEUED -> { } // admitted() or rejected() follows
+      case REJECTED -> serverCall.close(limiter.overloaded(), new Metadata());
+    }
+  }
+
+  @Override
+  public void admitted() {
+    context.addListener(ended -> limiter.release(), Runnable::run);
+    if (extraMessage) {
+      serverCall.close(EXTRA_MESSAGE, new Metadata());
+      return;
+    }
+    startAttempt(); // fails at once if the client went away meanwhile: its context is cancelled
+  }
+
+  @Override
+  public void rejected(Status status) {
+    serverCall.close(status, new Metadata());
   }
 
   @Override
   public void onHalfClose() {
-    if (upstream == null) {
+    if (request == null) {
       serverCall.close(Status.INVALID_ARGUMENT.withDescription(
           "request: missing (expected: one request message)"), new Metadata());
     }
@@ -77,68 +160,211 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
 
   @Override
   public void onCancel() {
-    ClientCall<CompletionRequest, RespT> call = upstream;
-    if (call != null) {
-      call.cancel("client cancelled", null);
+    clientGone = true;
+    Attempt attempt = current;
+    if (attempt != null) {
+      attempt.call.cancel("client cancelled", null);
+    } else if (limiter != null) {
+      limiter.leave(this);
     }
   }
 
   @Override
   public void onReady() {
-    ClientCall<CompletionRequest, RespT> call = upstream;
-    if (call != null && serverCall.isReady() && wantMore.compareAndSet(true, false)) {
-      call.request(1);
+    Attempt attempt = current;
+    if (attempt != null && serverCall.isReady() && wantMore.compareAndSet(true, false)) {
+      attempt.requestNext();
     }
   }
 
-  private final class UpstreamListener extends ClientCall.Listener<RespT> {
-    private final ClientCall<CompletionRequest, RespT> call;
-    private String upstreamName;
-    private boolean headersSent;
-    private int messages;
+  private void startAttempt() {
+    attempts++;
+    PickFilter filter = failedUpstreams.isEmpty() ? outliers : new AttemptFilter(outliers, failedUpstreams);
+    CallOptions options = filter == OutlierDetector.NONE ? CallOptions.DEFAULT
+        : CallOptions.DEFAULT.withOption(PickFilter.CALL_OPTION, filter);
+    ClientCall<CompletionRequest, RespT> call;
+    Context previous = context.attach();
+    try {
+      call = route.channel().newCall(method, options);
+    } finally {
+      context.detach(previous);
+    }
+    Attempt attempt = new Attempt(call);
+    current = attempt;
+    Metadata headers = new Metadata();
+    headers.merge(upstreamHeaders);
+    call.start(attempt, headers);
+    call.sendMessage(request);
+    call.halfClose();
+    attempt.requestNext();
+    attempt.armStallTimer();
+  }
 
-    UpstreamListener(ClientCall<CompletionRequest, RespT> call) {
+  /** How long the first message may take: for {@code Complete} it is the whole answer. */
+  private long firstMessageLimitNanos() {
+    if (!method.getType().serverSendsOneMessage()) {
+      return firstTokenNanos;
+    }
+    if (firstTokenNanos == 0 || betweenTokensNanos == 0) {
+      return 0;
+    }
+    return firstTokenNanos + (long) Math.max(1, request.getMaxTokens()) * betweenTokensNanos;
+  }
+
+  private void sendHeadersOnce(String upstreamName) {
+    if (!headersSent) {
+      headersSent = true;
+      Metadata headers = new Metadata();
+      if (upstreamName != null) {
+        headers.put(UPSTREAM_HEADER, upstreamName);
+      }
+      serverCall.sendHeaders(headers);
+    }
+  }
+
+  /** One try of the call on one upstream; also its stall timer. */
+  private final class Attempt extends ClientCall.Listener<RespT> implements Runnable {
+    final ClientCall<CompletionRequest, RespT> call;
+    private SocketAddress upstream;
+    private String upstreamName;
+    private volatile int received;
+    private volatile boolean awaiting;
+    private volatile long awaitingSince;
+    private volatile boolean stalled;
+    private volatile boolean closed;
+    private volatile ScheduledFuture<?> timer;
+
+    Attempt(ClientCall<CompletionRequest, RespT> call) {
       this.call = call;
+    }
+
+    void requestNext() {
+      awaitingSince = System.nanoTime();
+      awaiting = true;
+      call.request(1);
     }
 
     @Override
     public void onHeaders(Metadata headers) {
-      upstreamName = route.upstreamName(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+      identifyUpstream();
     }
 
     @Override
     public void onMessage(RespT message) {
-      sendHeadersOnce();
+      awaiting = false;
+      received++;
+      sendHeadersOnce(upstreamName);
       serverCall.sendMessage(message);
-      messages++;
       wantMore.set(true);
       if (serverCall.isReady() && wantMore.compareAndSet(true, false)) {
-        call.request(1);
+        requestNext();
       }
     }
 
     @Override
     public void onClose(Status status, Metadata trailers) {
-      if (status.isOk() && messages == 0 && method.getType().serverSendsOneMessage()) {
-        status = Status.INTERNAL.withDescription("route '" + route.name() + "': upstream "
-            + upstreamName + " answered without a completion");
-      } else if (status.isOk()) {
-        sendHeadersOnce();
-      } else {
-        status = UpstreamStatus.toClientStatus(status, route.name(), upstreamName, messages, extraMessage);
+      closed = true;
+      ScheduledFuture<?> t = timer;
+      if (t != null) {
+        t.cancel(false);
       }
-      serverCall.close(status, new Metadata());
+      identifyUpstream();
+      boolean gone = clientGone || context.isCancelled();
+      UpstreamOutcome outcome = UpstreamOutcome.of(status.getCode(), stalled, gone);
+      outliers.record(upstream, outcome);
+      metrics.outcome(route.name(), outcome);
+      if (received == 0 && !gone && !extraMessage && (stalled || retry.retries(status.getCode()))
+          && attempts < retry.attempts()) {
+        if (upstream != null) {
+          failedUpstreams.add(upstream);
+        }
+        metrics.failover(route.name());
+        startAttempt(); // the last thing this attempt does: the next one may run on another thread now
+        return;
+      }
+      serverCall.close(clientStatus(status), new Metadata());
     }
 
-    private void sendHeadersOnce() {
-      if (!headersSent) {
-        headersSent = true;
-        Metadata headers = new Metadata();
-        if (upstreamName != null) {
-          headers.put(UPSTREAM_HEADER, upstreamName);
+    private Status clientStatus(Status status) {
+      if (stalled && !extraMessage) {
+        String who = upstreamName == null ? "its upstream" : "upstream " + upstreamName;
+        if (received > 0) {
+          return Status.UNAVAILABLE.withDescription("route '" + route.name() + "', " + who
+              + ": stalled after " + received + " chunks (no chunk within " + millis(betweenTokensNanos) + ")");
         }
-        serverCall.sendHeaders(headers);
+        return Status.UNAVAILABLE.withDescription("route '" + route.name() + "': no upstream available"
+            + (attempts > 1 ? " after " + attempts + " attempts" : "") + " (" + who
+            + " sent no " + (method.getType().serverSendsOneMessage() ? "answer" : "first chunk")
+            + " within " + millis(firstMessageLimitNanos()) + ")");
+      }
+      if (status.isOk() && received == 0 && method.getType().serverSendsOneMessage()) {
+        return Status.INTERNAL.withDescription("route '" + route.name() + "': upstream "
+            + upstreamName + " answered without a completion");
+      }
+      if (status.isOk()) {
+        sendHeadersOnce(upstreamName);
+        return status;
+      }
+      return UpstreamStatus.toClientStatus(status, route.name(), upstreamName, received, extraMessage, attempts);
+    }
+
+    private void identifyUpstream() {
+      if (upstream == null) {
+        upstream = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        if (upstream != null) {
+          upstreamName = route.upstreamName(upstream);
+        }
       }
     }
+
+    void armStallTimer() {
+      long limit = firstMessageLimitNanos();
+      if (limit > 0) {
+        schedule(limit);
+      } else if (betweenTokensNanos > 0 && !method.getType().serverSendsOneMessage()) {
+        schedule(betweenTokensNanos); // no first-token limit: look again later for the next ones
+      }
+    }
+
+    /** The stall check, on the timer thread. */
+    @Override
+    public void run() {
+      if (closed) {
+        return;
+      }
+      boolean first = received == 0;
+      long limit = first ? firstMessageLimitNanos() : betweenTokensNanos;
+      if (limit == 0) {
+        if (first && betweenTokensNanos > 0) {
+          schedule(betweenTokensNanos);
+        }
+        return;
+      }
+      if (!awaiting) {
+        schedule(limit); // waiting for the client to read, not for the upstream
+        return;
+      }
+      long waited = System.nanoTime() - awaitingSince;
+      if (waited < limit) {
+        schedule(limit - waited);
+        return;
+      }
+      stalled = true;
+      metrics.stall(route.name(), first);
+      call.cancel("llmproxy: upstream stalled", null); // onClose fails over or fails the call
+    }
+
+    private void schedule(long delayNanos) {
+      try {
+        timer = timers.schedule(this, delayNanos, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        // Shutting down: the call is being cancelled anyway.
+      }
+    }
+  }
+
+  private static String millis(long nanos) {
+    long ms = TimeUnit.NANOSECONDS.toMillis(nanos);
+    return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
   }
 }

@@ -12,6 +12,12 @@ final class UpstreamStatus {
 
   static Status toClientStatus(Status upstream, String route, String upstreamName, int messagesRelayed,
       boolean clientSentExtraMessage) {
+    return toClientStatus(upstream, route, upstreamName, messagesRelayed, clientSentExtraMessage, 1);
+  }
+
+  /** As above, for a call that tried {@code attempts} upstreams before giving up. */
+  static Status toClientStatus(Status upstream, String route, String upstreamName, int messagesRelayed,
+      boolean clientSentExtraMessage, int attempts) {
     if (clientSentExtraMessage) {
       return Status.INVALID_ARGUMENT.withDescription("request: more than one message (expected: exactly one)");
     }
@@ -22,8 +28,8 @@ final class UpstreamStatus {
           who + ": failed after " + messagesRelayed + " chunks: " + detail);
     }
     return switch (upstream.getCode()) {
-      case UNAVAILABLE -> Status.UNAVAILABLE.withDescription(
-          "route '" + route + "': no upstream available (" + detail + ")");
+      case UNAVAILABLE -> Status.UNAVAILABLE.withDescription("route '" + route + "': no upstream available"
+          + (attempts > 1 ? " after " + attempts + " attempts" : "") + " (" + detail + ")");
       case CANCELLED, DEADLINE_EXCEEDED -> Status.fromCode(upstream.getCode()).withDescription(detail);
       // An upstream rejecting our request is not the client's fault unless it is about the request.
       case UNAUTHENTICATED, PERMISSION_DENIED -> Status.INTERNAL.withDescription(

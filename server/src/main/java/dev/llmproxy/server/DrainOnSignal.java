@@ -1,0 +1,77 @@
+package dev.llmproxy.server;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import sun.misc.Signal;
+
+/**
+ * Turns SIGTERM (and SIGINT) into a graceful drain: the first signal starts
+ * {@link ProxyServer#drain(Duration)} on a thread of its own, a second one cancels the calls still
+ * running at once. Handling the signal, rather than draining in a shutdown hook, is what lets the
+ * process exit 0 after a clean drain: once the JVM runs shutdown hooks for a SIGTERM its exit
+ * status is 143, whatever the hooks do.
+ *
+ * <p>{@code sun.misc.Signal} is in the {@code jdk.unsupported} module, present in every JDK 17+;
+ * where a signal cannot be handled (e.g. {@code -Xrs}) the JVM's default stays in place and the
+ * shutdown hook that {@link Main} installs closes the proxy without a drain.
+ */
+final class DrainOnSignal {
+  private final ProxyServer proxy;
+  private final Duration grace;
+  private final PrintStream err;
+  private Thread drainer;
+
+  private DrainOnSignal(ProxyServer proxy, Duration grace, PrintStream err) {
+    this.proxy = proxy;
+    this.grace = grace;
+    this.err = err;
+  }
+
+  /** Installs the handlers; returns the installed instance, which {@link #awaitDone()} waits on. */
+  static DrainOnSignal install(ProxyServer proxy, Duration grace, PrintStream err) {
+    DrainOnSignal handler = new DrainOnSignal(proxy, grace, err);
+    for (String name : new String[] {"TERM", "INT"}) {
+      try {
+        Signal.handle(new Signal(name), handler::onSignal);
+      } catch (IllegalArgumentException | UnsupportedOperationException e) {
+        err.println("llmproxy: SIG" + name + " not handled (" + e.getMessage() + "); it stops without a drain");
+      }
+    }
+    return handler;
+  }
+
+  private synchronized void onSignal(Signal signal) {
+    if (drainer == null) {
+      err.println("llmproxy: SIG" + signal.getName() + ": draining " + proxy.callsInFlight()
+          + " calls in flight (up to " + grace.toMillis() + " ms); new calls are refused");
+      drainer = new Thread(this::drain, "llmproxy-drain");
+      drainer.start();
+    } else {
+      err.println("llmproxy: SIG" + signal.getName() + " again: cancelling the calls still running");
+      proxy.close();
+    }
+  }
+
+  private void drain() {
+    try {
+      int before = proxy.callsInFlight();
+      boolean finished = proxy.drain(grace);
+      err.println(finished ? "llmproxy: drained " + before + " calls; stopped"
+          : "llmproxy: grace period over; cancelled the calls still running; stopped");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      proxy.close();
+    }
+  }
+
+  /** Waits for a drain that a signal started to finish closing everything. */
+  void awaitDone() throws InterruptedException {
+    Thread t;
+    synchronized (this) {
+      t = drainer;
+    }
+    if (t != null) {
+      t.join();
+    }
+  }
+}
