@@ -23,6 +23,7 @@ import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
 import io.grpc.TlsServerCredentials;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -170,6 +171,11 @@ public final class ProxyServer implements AutoCloseable {
     drain.startDraining();
     server.shutdown(); // no new connections; GOAWAY on the open ones, whose calls go on
     boolean finished = drain.awaitIdle(grace);
+    if (!finished) {
+      drain.cancelAll(Status.UNAVAILABLE.withDescription("llmproxy is shutting down (shutdown_grace "
+          + grace.toMillis() + " ms is over)"));
+      drain.awaitIdle(Duration.ofSeconds(1)); // lets the cancelled calls send their status
+    }
     close();
     return finished;
   }

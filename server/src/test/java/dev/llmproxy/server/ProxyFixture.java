@@ -11,6 +11,7 @@ import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,11 +28,14 @@ final class ProxyFixture implements AutoCloseable {
   final List<SimulatedBackend> upstreams;
   final ProxyServer proxy;
   final ManagedChannel channel;
+  final SimpleMeterRegistry meters;
 
-  private ProxyFixture(List<SimulatedBackend> upstreams, ProxyServer proxy, ManagedChannel channel) {
+  private ProxyFixture(List<SimulatedBackend> upstreams, ProxyServer proxy, ManagedChannel channel,
+      SimpleMeterRegistry meters) {
     this.upstreams = upstreams;
     this.proxy = proxy;
     this.channel = channel;
+    this.meters = meters;
   }
 
   static ProxyFixture start(int count, LbPolicy lb) throws IOException {
@@ -50,9 +54,10 @@ final class ProxyFixture implements AutoCloseable {
     }
     ProxyConfig config = new ProxyConfig(ServerConfig.defaults().withAddress("127.0.0.1", 0),
         List.of(route.apply(RouteConfig.forUpstreams(endpoints, lb))));
-    ProxyServer proxy = ProxyServer.start(config);
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    ProxyServer proxy = ProxyServer.start(config, meters);
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext().build();
-    return new ProxyFixture(sims, proxy, channel);
+    return new ProxyFixture(sims, proxy, channel, meters);
   }
 
   LlmProxyGrpc.LlmProxyBlockingStub blocking() {

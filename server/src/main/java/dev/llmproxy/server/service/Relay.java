@@ -7,9 +7,12 @@ import dev.llmproxy.server.upstream.PickFilter;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.server.upstream.UpstreamOutcome;
 import dev.llmproxy.v1.CompletionRequest;
+import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
+import io.grpc.ClientStreamTracer;
 import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -180,24 +183,34 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   private void startAttempt() {
     attempts++;
     PickFilter filter = failedUpstreams.isEmpty() ? outliers : new AttemptFilter(outliers, failedUpstreams);
-    CallOptions options = filter == OutlierDetector.NONE ? CallOptions.DEFAULT
-        : CallOptions.DEFAULT.withOption(PickFilter.CALL_OPTION, filter);
-    ClientCall<CompletionRequest, RespT> call;
+    Attempt attempt = new Attempt();
+    CallOptions options = CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory);
+    if (filter != OutlierDetector.NONE) {
+      options = options.withOption(PickFilter.CALL_OPTION, filter);
+    }
     Context previous = context.attach();
     try {
-      call = route.channel().newCall(method, options);
+      attempt.call = route.channel().newCall(method, options);
     } finally {
       context.detach(previous);
     }
-    Attempt attempt = new Attempt(call);
     current = attempt;
     Metadata headers = new Metadata();
     headers.merge(upstreamHeaders);
-    call.start(attempt, headers);
-    call.sendMessage(request);
-    call.halfClose();
+    attempt.call.start(attempt, headers);
+    attempt.call.sendMessage(request);
+    attempt.call.halfClose();
     attempt.requestNext();
     attempt.armStallTimer();
+  }
+
+  /** Whether the client's side of the call is over: cancelled, or its deadline passed. */
+  private boolean clientIsGone() {
+    if (clientGone || context.isCancelled()) {
+      return true;
+    }
+    Deadline deadline = context.getDeadline();
+    return deadline != null && deadline.isExpired();
   }
 
   /** How long the first message may take: for {@code Complete} it is the whole answer. */
@@ -224,8 +237,10 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
 
   /** One try of the call on one upstream; also its stall timer. */
   private final class Attempt extends ClientCall.Listener<RespT> implements Runnable {
-    final ClientCall<CompletionRequest, RespT> call;
-    private SocketAddress upstream;
+    ClientCall<CompletionRequest, RespT> call;
+    // The upstream the stream went to, from the transport it was created on (grpc reports no
+    // remote address for a call that ends before response headers).
+    private volatile SocketAddress upstream;
     private String upstreamName;
     private volatile int received;
     private volatile boolean awaiting;
@@ -233,10 +248,18 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     private volatile boolean stalled;
     private volatile boolean closed;
     private volatile ScheduledFuture<?> timer;
-
-    Attempt(ClientCall<CompletionRequest, RespT> call) {
-      this.call = call;
-    }
+    private final ClientStreamTracer tracer = new ClientStreamTracer() {
+      @Override
+      public void streamCreated(Attributes transportAttrs, Metadata headers) {
+        upstream = transportAttrs.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+      }
+    };
+    final ClientStreamTracer.Factory tracerFactory = new ClientStreamTracer.Factory() {
+      @Override
+      public ClientStreamTracer newClientStreamTracer(ClientStreamTracer.StreamInfo info, Metadata headers) {
+        return tracer;
+      }
+    };
 
     void requestNext() {
       awaitingSince = System.nanoTime();
@@ -245,15 +268,10 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     }
 
     @Override
-    public void onHeaders(Metadata headers) {
-      identifyUpstream();
-    }
-
-    @Override
     public void onMessage(RespT message) {
       awaiting = false;
       received++;
-      sendHeadersOnce(upstreamName);
+      sendHeadersOnce(upstreamName());
       serverCall.sendMessage(message);
       wantMore.set(true);
       if (serverCall.isReady() && wantMore.compareAndSet(true, false)) {
@@ -268,11 +286,15 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
       if (t != null) {
         t.cancel(false);
       }
-      identifyUpstream();
-      boolean gone = clientGone || context.isCancelled();
+      boolean gone = clientIsGone();
       UpstreamOutcome outcome = UpstreamOutcome.of(status.getCode(), stalled, gone);
       outliers.record(upstream, outcome);
       metrics.outcome(route.name(), outcome);
+      if (!gone && status.getCode() == Status.Code.CANCELLED && !stalled && !extraMessage) {
+        // Neither the client nor the proxy cancelled: the upstream or its connection did (a killed
+        // server resets its streams). That is the upstream failing, not the client going away.
+        status = Status.UNAVAILABLE.withDescription(status.getDescription()).withCause(status.getCause());
+      }
       if (received == 0 && !gone && !extraMessage && (stalled || retry.retries(status.getCode()))
           && attempts < retry.attempts()) {
         if (upstream != null) {
@@ -286,6 +308,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     }
 
     private Status clientStatus(Status status) {
+      String upstreamName = upstreamName();
       if (stalled && !extraMessage) {
         String who = upstreamName == null ? "its upstream" : "upstream " + upstreamName;
         if (received > 0) {
@@ -308,25 +331,27 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
       return UpstreamStatus.toClientStatus(status, route.name(), upstreamName, received, extraMessage, attempts);
     }
 
-    private void identifyUpstream() {
-      if (upstream == null) {
-        upstream = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-        if (upstream != null) {
-          upstreamName = route.upstreamName(upstream);
-        }
+    private String upstreamName() {
+      if (upstreamName == null && upstream != null) {
+        upstreamName = route.upstreamName(upstream);
       }
+      return upstreamName;
     }
 
     void armStallTimer() {
-      long limit = firstMessageLimitNanos();
-      if (limit > 0) {
-        schedule(limit);
-      } else if (betweenTokensNanos > 0 && !method.getType().serverSendsOneMessage()) {
-        schedule(betweenTokensNanos); // no first-token limit: look again later for the next ones
+      long first = firstMessageLimitNanos();
+      long period = method.getType().serverSendsOneMessage() ? first : earliest(first, betweenTokensNanos);
+      if (period > 0) {
+        schedule(period);
       }
     }
 
-    /** The stall check, on the timer thread. */
+    /*
+     * The stall check, on the timer thread. Before the first message it runs at least every
+     * between_tokens, so that once the first message has come the pending check is never later
+     * than the earliest moment a between-tokens stall could be due; from then on each check sets
+     * the next one for exactly that moment. A message costs a timestamp, never a timer.
+     */
     @Override
     public void run() {
       if (closed) {
@@ -334,19 +359,20 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
       }
       boolean first = received == 0;
       long limit = first ? firstMessageLimitNanos() : betweenTokensNanos;
+      long recheck = first && !method.getType().serverSendsOneMessage() ? betweenTokensNanos : 0;
       if (limit == 0) {
-        if (first && betweenTokensNanos > 0) {
-          schedule(betweenTokensNanos);
+        if (recheck > 0) {
+          schedule(recheck); // no first-token limit: look again for the between-tokens one
         }
         return;
       }
       if (!awaiting) {
-        schedule(limit); // waiting for the client to read, not for the upstream
+        schedule(earliest(limit, recheck)); // waiting for the client to read, not for the upstream
         return;
       }
       long waited = System.nanoTime() - awaitingSince;
       if (waited < limit) {
-        schedule(limit - waited);
+        schedule(earliest(limit - waited, recheck));
         return;
       }
       stalled = true;
@@ -361,6 +387,11 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
         // Shutting down: the call is being cancelled anyway.
       }
     }
+  }
+
+  /** The smaller of two limits, where 0 means none. */
+  private static long earliest(long a, long b) {
+    return a == 0 ? b : b == 0 ? a : Math.min(a, b);
   }
 
   private static String millis(long nanos) {

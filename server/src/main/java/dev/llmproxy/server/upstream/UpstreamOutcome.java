@@ -23,7 +23,9 @@ public enum UpstreamOutcome {
    * @param code the status the upstream call closed with
    * @param stalled whether the proxy cancelled the call because the upstream stopped producing
    * @param clientGone whether the client's call had already ended (cancel, deadline) when the
-   *     upstream call closed, so the upstream call was cancelled on the client's behalf
+   *     upstream call closed, so the upstream call was cancelled on the client's behalf; a
+   *     CANCELLED or DEADLINE_EXCEEDED while the client is still there came from the upstream
+   *     side (a killed server resets its streams) and is the upstream's fault
    */
   public static UpstreamOutcome of(Status.Code code, boolean stalled, boolean clientGone) {
     if (stalled) {
@@ -34,10 +36,10 @@ public enum UpstreamOutcome {
     }
     return switch (code) {
       case OK -> SUCCESS;
-      case UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED -> FAULT;
+      case UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED, CANCELLED, DEADLINE_EXCEEDED -> FAULT;
       case RESOURCE_EXHAUSTED -> BUSY;
-      // CANCELLED and DEADLINE_EXCEEDED come from the client's side; the rest describe the request
-      // or the proxy's credentials, which another upstream would judge the same way.
+      // The rest describe the request or the proxy's credentials, which another upstream would
+      // judge the same way.
       default -> NOT_COUNTED;
     };
   }

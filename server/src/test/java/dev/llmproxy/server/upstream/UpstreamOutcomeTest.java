@@ -10,22 +10,22 @@ import org.junit.jupiter.params.provider.EnumSource;
 class UpstreamOutcomeTest {
 
   @ParameterizedTest
-  @EnumSource(value = Status.Code.class, names = {"UNAVAILABLE", "INTERNAL", "UNKNOWN", "DATA_LOSS", "UNIMPLEMENTED"})
-  void countsTheUpstreamsOwnFailuresAsFaults(Status.Code code) {
+  @EnumSource(value = Status.Code.class, names = {"UNAVAILABLE", "INTERNAL", "UNKNOWN", "DATA_LOSS", "UNIMPLEMENTED",
+      "CANCELLED", "DEADLINE_EXCEEDED"})
+  void countsTheUpstreamsOwnFailuresAsFaultsWhileTheClientIsStillThere(Status.Code code) {
     assertThat(UpstreamOutcome.of(code, false, false)).isEqualTo(UpstreamOutcome.FAULT);
   }
 
   @ParameterizedTest
-  @EnumSource(value = Status.Code.class, names = {"CANCELLED", "DEADLINE_EXCEEDED", "INVALID_ARGUMENT",
-      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "UNAUTHENTICATED", "FAILED_PRECONDITION", "ABORTED",
-      "OUT_OF_RANGE"})
-  void neverBlamesTheUpstreamForTheClientOrTheRequest(Status.Code code) {
+  @EnumSource(value = Status.Code.class, names = {"INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS",
+      "PERMISSION_DENIED", "UNAUTHENTICATED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE"})
+  void neverBlamesTheUpstreamForAnAnswerAboutTheRequest(Status.Code code) {
     assertThat(UpstreamOutcome.of(code, false, false)).isEqualTo(UpstreamOutcome.NOT_COUNTED);
   }
 
   @ParameterizedTest
   @EnumSource(value = Status.Code.class, names = {"CANCELLED", "DEADLINE_EXCEEDED", "UNAVAILABLE", "INTERNAL"})
-  void anythingEndingAfterTheClientWentAwayIsNotCounted(Status.Code code) {
+  void anythingEndingAfterTheClientCancelledOrItsDeadlinePassedIsNotCounted(Status.Code code) {
     assertThat(UpstreamOutcome.of(code, false, true)).isEqualTo(UpstreamOutcome.NOT_COUNTED);
   }
 
