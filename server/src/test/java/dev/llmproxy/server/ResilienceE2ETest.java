@@ -24,6 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * What the proxy does when upstreams misbehave, over real sockets, with the simulated backend's
@@ -182,11 +184,13 @@ class ResilienceE2ETest {
     }
   }
 
-  @Test
-  void failuresBeforeTheFirstTokenFailOverAndEjectTheUpstreamWhichReturnsAfterItsBackoff() throws Exception {
+  @ParameterizedTest
+  @EnumSource(value = LbPolicy.class, names = {"LEAST_OUTSTANDING", "ROUND_ROBIN"})
+  void failuresBeforeTheFirstTokenFailOverAndEjectTheUpstreamWhichReturnsAfterItsBackoff(LbPolicy lb)
+      throws Exception {
     UnaryOperator<RouteConfig> ejectFast = r -> r.withResilience(r.resilience().withOutliers(
         new OutlierDetection(2, Duration.ofMillis(700), Duration.ofSeconds(10), 50, Duration.ofSeconds(1))));
-    try (ProxyFixture f = ProxyFixture.start(3, LbPolicy.LEAST_OUTSTANDING, c -> c, ejectFast)) {
+    try (ProxyFixture f = ProxyFixture.start(3, lb, c -> c, ejectFast)) {
       warmUp(f);
       SimulatedBackend broken = f.upstreams.get(0);
       broken.setFaults(Faults.none().withFailRate(1.0, Status.Code.UNAVAILABLE));

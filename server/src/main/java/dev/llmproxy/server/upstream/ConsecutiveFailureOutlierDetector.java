@@ -51,6 +51,11 @@ public final class ConsecutiveFailureOutlierDetector implements OutlierDetector 
   }
 
   @Override
+  public boolean avoidsAny() {
+    return horizon - nanoClock.getAsLong() > 0;
+  }
+
+  @Override
   public boolean isEjected(SocketAddress address) {
     EjectionState state = states.get(address);
     return state != null && state.isEjected(nanoClock.getAsLong());

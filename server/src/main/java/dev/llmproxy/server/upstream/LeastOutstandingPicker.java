@@ -101,7 +101,7 @@ final class LeastOutstandingPicker extends SubchannelPicker {
   @Override
   public PickResult pickSubchannel(PickSubchannelArgs args) {
     PickFilter filter = args.getCallOptions().getOption(PickFilter.CALL_OPTION);
-    int index = filter == null ? nextIndex(null) : nextIndex(filter);
+    int index = nextIndex(filter == null || !filter.avoidsAny() ? null : filter);
     PickResult result = childPickers[index].pickSubchannel(args);
     if (result.getSubchannel() == null) {
       return result; // the child is connecting or failing; its answer stands

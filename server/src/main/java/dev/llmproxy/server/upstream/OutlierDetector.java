@@ -15,6 +15,11 @@ public interface OutlierDetector extends PickFilter {
     }
 
     @Override
+    public boolean avoidsAny() {
+      return false;
+    }
+
+    @Override
     public void record(SocketAddress address, UpstreamOutcome outcome) {
     }
 

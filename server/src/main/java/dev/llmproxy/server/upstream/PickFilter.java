@@ -17,4 +17,12 @@ public interface PickFilter {
 
   /** Whether picks should avoid the upstream at {@code address}. */
   boolean avoids(SocketAddress address);
+
+  /**
+   * Whether this filter may avoid anything right now; false lets a picker skip looking up the
+   * addresses of what it picked.
+   */
+  default boolean avoidsAny() {
+    return true;
+  }
 }

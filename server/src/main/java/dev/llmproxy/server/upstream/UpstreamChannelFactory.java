@@ -50,7 +50,7 @@ public final class UpstreamChannelFactory {
     String target = config.target() != null ? config.target()
         : StaticNameResolverProvider.target(upstreams.stream().map(UpstreamEndpoint::address).toList());
     NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target, credentials(config.tls()))
-        .defaultServiceConfig(serviceConfig(config).toServiceConfig())
+        .defaultServiceConfig(balancing(config))
         .directExecutor()
         .maxInboundMessageSize(maxMessageBytes)
         // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
@@ -77,6 +77,15 @@ public final class UpstreamChannelFactory {
     FunctionCounter.builder("llmproxy.upstream.ejections", outliers, OutlierDetector::ejections)
         .description("upstream ejections").tag("route", config.name()).register(meters);
     return new Route(config, builder.build(), names, outliers);
+  }
+
+  /**
+   * The route's service config; round_robin is wrapped in {@link PickFilterLoadBalancerProvider}
+   * so that its picks, too, avoid ejected and busy upstreams and those a call already failed on.
+   */
+  static Map<String, ?> balancing(RouteConfig config) {
+    Map<String, ?> serviceConfig = serviceConfig(config).toServiceConfig();
+    return config.lb() == LbPolicy.ROUND_ROBIN ? PickFilterLoadBalancerProvider.wrap(serviceConfig) : serviceConfig;
   }
 
   static UpstreamServiceConfig serviceConfig(RouteConfig config) {

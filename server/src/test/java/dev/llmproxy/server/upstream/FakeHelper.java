@@ -75,8 +75,15 @@ final class FakeHelper extends LoadBalancer.Helper {
     int connectionRequests;
     boolean shutdown;
 
+    final Attributes attributes;
+
     FakeSubchannel(List<EquivalentAddressGroup> addresses) {
+      this(addresses, Attributes.EMPTY);
+    }
+
+    FakeSubchannel(List<EquivalentAddressGroup> addresses, Attributes attributes) {
       this.addresses = List.copyOf(addresses);
+      this.attributes = attributes;
     }
 
     FakeSubchannel() {
@@ -114,7 +121,7 @@ final class FakeHelper extends LoadBalancer.Helper {
 
     @Override
     public Attributes getAttributes() {
-      return Attributes.EMPTY;
+      return attributes;
     }
 
     @Override
