@@ -42,9 +42,10 @@ final class DrainOnSignal {
 
   private synchronized void onSignal(Signal signal) {
     if (drainer == null) {
-      err.println("llmproxy: SIG" + signal.getName() + ": draining " + proxy.callsInFlight()
+      int inFlight = proxy.callsInFlight();
+      err.println("llmproxy: SIG" + signal.getName() + ": draining " + inFlight
           + " calls in flight (up to " + grace.toMillis() + " ms); new calls are refused");
-      drainer = new Thread(this::drain, "llmproxy-drain");
+      drainer = new Thread(() -> drain(inFlight), "llmproxy-drain");
       drainer.start();
     } else {
       err.println("llmproxy: SIG" + signal.getName() + " again: cancelling the calls still running");
@@ -52,11 +53,10 @@ final class DrainOnSignal {
     }
   }
 
-  private void drain() {
+  private void drain(int inFlight) {
     try {
-      int before = proxy.callsInFlight();
       boolean finished = proxy.drain(grace);
-      err.println(finished ? "llmproxy: drained " + before + " calls; stopped"
+      err.println(finished ? "llmproxy: drained " + inFlight + " calls; stopped"
           : "llmproxy: grace period over; cancelled the calls still running; stopped");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -12,6 +12,7 @@ import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ClientStreamTracer;
 import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.Deadline;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
@@ -64,8 +65,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the one admission outcome; a new attempt starts only from the previous attempt's last event. The
  * other threads only call the thread-safe {@code ClientCall.request} and {@code cancel}.
  *
- * <p>Deadlines and cancellation: every attempt is created in the server call's context, so grpc-java
- * applies the client's deadline to it (no failover past it) and cancels it when the client goes away.
+ * <p>Deadlines and cancellation: every attempt carries the client's deadline (so no failover runs
+ * past it, and the upstream sees it), and is cancelled when the client's call ends or its context is
+ * cancelled (a drain cancels stragglers that way). The attempts are nevertheless created and started
+ * in the root context, not the client call's: grpc runs queued channel work (such as starting a
+ * health-check watch on a newly connected upstream) on whichever thread next calls into the
+ * channel, and a watch started there would inherit the client call's context and die with it,
+ * taking the upstream out of rotation.
  */
 final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implements InFlightLimiter.Waiter {
   static final Metadata.Key<String> UPSTREAM_HEADER =
@@ -110,6 +116,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     this.outliers = route.outliers();
     this.firstTokenNanos = route.config().resilience().timeouts().firstToken().toNanos();
     this.betweenTokensNanos = route.config().resilience().timeouts().betweenTokens().toNanos();
+    context.addListener(ended -> cancelAttempt("the client's call ended"), Runnable::run);
   }
 
   @Override
@@ -117,10 +124,10 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     if (request != null) {
       // One request per call: a second message is a client bug.
       extraMessage = true;
-      Attempt attempt = current;
-      if (attempt != null) {
-        attempt.call.cancel("client sent a second request message", null); // closed on its thread
-      } else if (limiter != null && limiter.leave(this)) {
+      if (cancelAttempt("client sent a second request message")) {
+        return; // the attempt closes the call on its thread
+      }
+      if (limiter != null && limiter.leave(this)) {
         serverCall.close(EXTRA_MESSAGE, new Metadata());
       }
       return;
@@ -145,7 +152,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
       serverCall.close(EXTRA_MESSAGE, new Metadata());
       return;
     }
-    startAttempt(); // fails at once if the client went away meanwhile: its context is cancelled
+    startAttempt(); // cancelled at once if the client went away meanwhile
   }
 
   @Override
@@ -164,12 +171,24 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   @Override
   public void onCancel() {
     clientGone = true;
-    Attempt attempt = current;
-    if (attempt != null) {
-      attempt.call.cancel("client cancelled", null);
-    } else if (limiter != null) {
+    if (!cancelAttempt("client cancelled") && limiter != null) {
       limiter.leave(this);
     }
+  }
+
+  /** Cancels the current attempt, if any; from any thread. */
+  private boolean cancelAttempt(String why) {
+    Attempt attempt = current;
+    if (attempt == null) {
+      return false;
+    }
+    Context previous = Context.ROOT.attach();
+    try {
+      attempt.call.cancel(why, null);
+    } finally {
+      Context.ROOT.detach(previous);
+    }
+    return true;
   }
 
   @Override
@@ -185,22 +204,29 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     PickFilter filter = failedUpstreams.isEmpty() ? outliers : new AttemptFilter(outliers, failedUpstreams);
     Attempt attempt = new Attempt();
     CallOptions options = CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory);
+    Deadline deadline = context.getDeadline();
+    if (deadline != null) {
+      options = options.withDeadline(deadline);
+    }
     if (filter != OutlierDetector.NONE) {
       options = options.withOption(PickFilter.CALL_OPTION, filter);
     }
-    Context previous = context.attach();
-    try {
-      attempt.call = route.channel().newCall(method, options);
-    } finally {
-      context.detach(previous);
-    }
-    current = attempt;
     Metadata headers = new Metadata();
     headers.merge(upstreamHeaders);
-    attempt.call.start(attempt, headers);
-    attempt.call.sendMessage(request);
-    attempt.call.halfClose();
-    attempt.requestNext();
+    Context previous = Context.ROOT.attach(); // see the class comment
+    try {
+      attempt.call = route.channel().newCall(method, options);
+      current = attempt;
+      attempt.call.start(attempt, headers);
+      attempt.call.sendMessage(request);
+      attempt.call.halfClose();
+      attempt.requestNext();
+    } finally {
+      Context.ROOT.detach(previous);
+    }
+    if (clientIsGone()) {
+      cancelAttempt("the client's call ended"); // it may have ended before the attempt was current
+    }
     attempt.armStallTimer();
   }
 
@@ -287,6 +313,10 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
         t.cancel(false);
       }
       boolean gone = clientIsGone();
+      Status why = gone ? Contexts.statusFromCancelled(context) : null;
+      if (why != null && why.getCode() == Status.Code.UNAVAILABLE) {
+        status = why; // the proxy is shutting down: say so, rather than "cancelled"
+      }
       UpstreamOutcome outcome = UpstreamOutcome.of(status.getCode(), stalled, gone);
       outliers.record(upstream, outcome);
       metrics.outcome(route.name(), outcome);
