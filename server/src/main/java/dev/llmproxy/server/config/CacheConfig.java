@@ -91,18 +91,26 @@ public record CacheConfig(boolean enabled, long maxBytes, int maxEntryBytes, Dur
     }
     CacheNamespace namespace = node.enumValue("namespace", d.namespace(), CacheNamespace.class);
     boolean coalesce = node.bool("coalesce", true);
-    CacheMode mode = node.enumValue("mode", d.mode(), CacheMode.class);
+    CacheMode mode = mode(node, d.mode());
     Map<String, CacheMode> routes = new LinkedHashMap<>();
     Object perRoute = node.raw("routes");
     ConfigNode routesNode = ConfigNode.of(node.pathOf("routes"), perRoute);
     if (perRoute instanceof Map<?, ?> names) {
       for (Object route : names.keySet()) {
         ConfigNode r = routesNode.child((String) route);
-        routes.put((String) route, r.enumValue("mode", mode, CacheMode.class));
+        routes.put((String) route, mode(r, mode));
         r.rejectUnknownKeys();
       }
     }
     node.rejectUnknownKeys();
     return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, namespace, coalesce, mode, routes);
+  }
+
+  /** A {@code mode}; YAML reads a bare {@code off} as false, which means off here too. */
+  private static CacheMode mode(ConfigNode node, CacheMode defaultMode) {
+    if (Boolean.FALSE.equals(node.raw("mode"))) {
+      return CacheMode.OFF;
+    }
+    return node.enumValue("mode", defaultMode, CacheMode.class);
   }
 }
