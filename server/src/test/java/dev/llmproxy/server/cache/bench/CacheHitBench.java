@@ -14,6 +14,8 @@ import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import com.sun.management.OperatingSystemMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -39,7 +41,9 @@ import java.util.function.LongFunction;
  *       {@code StreamComplete} (the whole stream); p50 and p99.
  *   <li>The floor: {@code Complete} straight to the backend, without the proxy.
  *   <li>Throughput: {@code threads} blocking clients for {@code seconds}, first all hits (over the
- *       seeds already stored), then all misses (fresh seeds); calls per second.
+ *       seeds already stored), then all misses (fresh seeds); calls per second, and the CPU time this
+ *       process (client, proxy and backend together) spent per call, which other load on the machine
+ *       disturbs less than wall-clock figures.
  * </ol>
  *
  * <p>Run (from the repository root, after {@code ./mvnw -q install -DskipTests}):
@@ -104,11 +108,13 @@ public final class CacheHitBench {
         throw new IllegalStateException("expected " + expected + " upstream calls, saw " + sim.recorder().started());
       }
 
-      double hitsPerSecond = throughput(threads, seconds, i -> stub.complete(request(i % n)));
+      double[] hits = throughput(threads, seconds, i -> stub.complete(request(i % n)));
       AtomicLong fresh = new AtomicLong(10_000_000);
-      double missesPerSecond = throughput(threads, seconds, i -> stub.complete(request(fresh.getAndIncrement())));
+      double[] misses = throughput(threads, seconds, i -> stub.complete(request(fresh.getAndIncrement())));
       System.out.printf(Locale.ROOT, "throughput (Complete, %d threads): hits %.0f/s, misses %.0f/s, ratio %.1fx%n",
-          threads, hitsPerSecond, missesPerSecond, hitsPerSecond / missesPerSecond);
+          threads, hits[0], misses[0], hits[0] / misses[0]);
+      System.out.printf(Locale.ROOT, "CPU per call (whole JVM: client, proxy, backend): hit %.1f us, miss %.1f us, "
+          + "ratio %.1fx%n", hits[1], misses[1], misses[1] / hits[1]);
     } finally {
       channel.shutdownNow();
       proxy.close();
@@ -142,12 +148,15 @@ public final class CacheHitBench {
     return new long[][] {miss, hit};
   }
 
-  private static double throughput(int threads, int seconds, LongFunction<Object> call) throws Exception {
+  /** Calls per second and CPU microseconds per call (of this whole process). */
+  private static double[] throughput(int threads, int seconds, LongFunction<Object> call) throws Exception {
+    OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     AtomicBoolean stop = new AtomicBoolean();
     AtomicLong done = new AtomicLong();
     try {
       Future<?>[] workers = new Future<?>[threads];
+      long cpuStart = os.getProcessCpuTime();
       long start = System.nanoTime();
       for (int t = 0; t < threads; t++) {
         long offset = t * 7919L;
@@ -163,7 +172,9 @@ public final class CacheHitBench {
       for (Future<?> w : workers) {
         w.get();
       }
-      return done.get() / ((System.nanoTime() - start) / 1e9);
+      double elapsed = (System.nanoTime() - start) / 1e9;
+      double cpuMicros = (os.getProcessCpuTime() - cpuStart) / 1e3;
+      return new double[] {done.get() / elapsed, cpuMicros / done.get()};
     } finally {
       pool.shutdownNow();
     }
