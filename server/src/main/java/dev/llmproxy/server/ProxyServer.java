@@ -1,5 +1,7 @@
 package dev.llmproxy.server;
 
+import dev.llmproxy.server.cache.CacheServerInterceptor;
+import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
@@ -18,6 +20,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
@@ -81,7 +84,7 @@ public final class ProxyServer implements AutoCloseable {
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
-          .addService(proxyService(routes, sc, meters))
+          .addService(proxyService(routes, sc, config.cache(), meters))
           .addService(health.getHealthService());
       if (sc.reflection()) {
         builder.addService(ProtoReflectionServiceV1.newInstance());
@@ -105,12 +108,22 @@ public final class ProxyServer implements AutoCloseable {
    * Public for tests that serve it in-process.
    */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters) {
+    return proxyService(routes, sc, CacheConfig.disabled(), meters);
+  }
+
+  /** The {@code LlmProxy} service with its interceptors, the response cache configured by {@code cache}. */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
+      MeterRegistry meters) {
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()));
+    List<ServerInterceptor> lastToFirst = new ArrayList<>();
+    if (cache.enabled()) {
+      lastToFirst.add(CacheServerInterceptor.create(cache, meters));
+    }
+    lastToFirst.add(new RoutingServerInterceptor(routes, new RequestValidator()));
     // The order, first to run to last: (metrics, access log) -> authentication (headers: the key's
     // id into the Context) -> routing and validation (request: the route into the Context) ->
     // quota -> cache -> the forwarding service. intercept() runs the LAST listed interceptor first.
-    return ServerInterceptors.intercept(service.bindService(),
-        new RoutingServerInterceptor(routes, new RequestValidator()));
+    return ServerInterceptors.intercept(service.bindService(), lastToFirst);
   }
 
   public int port() {
