@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code onNext} beyond what it requested, nothing after a terminal signal. Demand is the test's to
  * give, through {@link #request(long)}, or {@code initialDemand} in {@code onSubscribe}.
  */
-final class RecordingSubscriber implements Flow.Subscriber<CompletionChunk> {
+class RecordingSubscriber implements Flow.Subscriber<CompletionChunk> {
   final List<CompletionChunk> chunks = new CopyOnWriteArrayList<>();
   final List<String> violations = new CopyOnWriteArrayList<>();
   final AtomicReference<Throwable> error = new AtomicReference<>();
