@@ -16,6 +16,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
@@ -49,8 +50,8 @@ public final class CompletionStream implements Iterator<CompletionChunk>, Iterab
   private final CompletionRequest request;
   private final BlockingQueue<Object> arrivals = new LinkedBlockingQueue<>();
   private final CompletableFuture<ResponseMetadata> metadata = new CompletableFuture<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean ended;
-  private volatile boolean closed;
   // Reader-thread state.
   private CompletionChunk next;
   private LlmProxyException failure;
@@ -85,13 +86,16 @@ public final class CompletionStream implements Iterator<CompletionChunk>, Iterab
    */
   @Override
   public boolean hasNext() {
+    if (closed.get()) {
+      return false;
+    }
     if (next != null) {
       return true;
     }
     if (failure != null) {
       throw failure;
     }
-    if (finished || closed) {
+    if (finished) {
       return false;
     }
     Object arrival;
@@ -110,7 +114,7 @@ public final class CompletionStream implements Iterator<CompletionChunk>, Iterab
     }
     Closed end = (Closed) arrival;
     finished = true;
-    if (end.status.isOk() || closed) {
+    if (end.status.isOk() || closed.get()) {
       return false;
     }
     failure = StatusExceptionMapper.toException(end.status, end.headers, end.trailers, request);
@@ -126,7 +130,7 @@ public final class CompletionStream implements Iterator<CompletionChunk>, Iterab
   @Override
   public CompletionChunk next() {
     if (!hasNext()) {
-      throw new NoSuchElementException(closed ? "the stream was closed" : "the stream has ended");
+      throw new NoSuchElementException(closed.get() ? "the stream was closed" : "the stream has ended");
     }
     CompletionChunk chunk = next;
     next = null;
@@ -185,11 +189,7 @@ public final class CompletionStream implements Iterator<CompletionChunk>, Iterab
    */
   @Override
   public void close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
-    if (!ended) {
+    if (closed.compareAndSet(false, true) && !ended) {
       call.cancel("the client closed the stream", null);
     }
   }
