@@ -5,17 +5,23 @@ import static java.util.Objects.requireNonNull;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.CompletionRequest;
+import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.CallCredentials;
 import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.ClientStreamTracer;
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A client of llmproxy: one gRPC channel to the proxy, shared by every call and every thread. Build it
@@ -103,20 +109,21 @@ public final class LlmProxyClient implements AutoCloseable {
    * @throws LlmProxyException (a typed subclass where one applies) if the call fails
    */
   public Response<Completion> completeWithResponse(CompletionRequest request) {
-    CompletableFuture<Response<Completion>> future = completeAsync(request);
+    requireNonNull(request, "request");
+    // gRPC's blocking call runs the callbacks on this thread (no executor hop), which makes a short
+    // call about a third cheaper than waiting on completeAsync; the interceptor keeps the metadata.
+    AtomicReference<Metadata> headers = new AtomicReference<>();
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+    Channel capturing = ClientInterceptors.intercept(channel,
+        MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
     try {
-      return future.get();
-    } catch (InterruptedException e) {
-      future.cancel(false);
-      Thread.currentThread().interrupt();
-      throw new LlmProxyException(Status.CANCELLED.withDescription("interrupted while waiting for the completion"),
-          ResponseMetadata.empty());
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof LlmProxyException failure) {
-        failure.fillInStackTrace(); // the caller's stack, not the gRPC thread's that created it
-        throw failure;
-      }
-      throw new IllegalStateException("unexpected failure of Complete", e.getCause());
+      Completion completion = ClientCalls.blockingUnaryCall(capturing, LlmProxyGrpc.getCompleteMethod(),
+          callOptions(), request);
+      return new Response<>(completion, ResponseMetadata.of(headers.get(), trailers.get()));
+    } catch (StatusRuntimeException e) {
+      Metadata received = e.getTrailers() != null ? e.getTrailers() : trailers.get();
+      throw StatusExceptionMapper.toException(e.getStatus(), headers.get(),
+          received != null ? received : new Metadata(), request);
     }
   }
 

@@ -162,6 +162,33 @@ class LlmProxyClientE2ETest {
   }
 
   @Test
+  void interruptingABlockedCompleteCancelsTheUpstreamGeneration() throws Exception {
+    try (ProxyHarness proxy = ProxyHarness.start(1, c -> c.withInterTokenLatency(Duration.ofMillis(20)));
+        LlmProxyClient client = proxy.client().build()) {
+      CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+      CompletableFuture<Boolean> stillInterrupted = new CompletableFuture<>();
+      Thread caller = new Thread(() -> {
+        try {
+          client.complete(prompt("long", 500));
+          thrown.complete(null);
+        } catch (RuntimeException e) {
+          thrown.complete(e);
+        }
+        stillInterrupted.complete(Thread.currentThread().isInterrupted());
+      });
+      caller.start();
+      assertThat(proxy.sim().recorder().await(r -> r.inFlight() == 1, Duration.ofSeconds(10))).isTrue();
+
+      caller.interrupt();
+
+      assertThat(thrown.get(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(LlmProxyException.class,
+          e -> assertThat(e.code()).isEqualTo(Status.Code.CANCELLED));
+      assertThat(stillInterrupted.get(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(proxy.sim().recorder().await(r -> r.cancelled() == 1, Duration.ofSeconds(10))).isTrue();
+    }
+  }
+
+  @Test
   void closingTheClientCancelsItsCallsInFlight() throws Exception {
     try (ProxyHarness proxy = ProxyHarness.start(1, c -> c.withInterTokenLatency(Duration.ofMillis(20)))) {
       LlmProxyClient client = proxy.client().build();
