@@ -110,8 +110,9 @@ public final class LlmProxyClient implements AutoCloseable {
    */
   public Response<Completion> completeWithResponse(CompletionRequest request) {
     requireNonNull(request, "request");
-    // gRPC's blocking call runs the callbacks on this thread (no executor hop), which makes a short
-    // call about a third cheaper than waiting on completeAsync; the interceptor keeps the metadata.
+    // gRPC's blocking call runs the callbacks on this thread (no executor hop), cancels the call if this
+    // thread is interrupted, and the exception is built here, with the caller's stack. The interceptor
+    // keeps the metadata.
     AtomicReference<Metadata> headers = new AtomicReference<>();
     AtomicReference<Metadata> trailers = new AtomicReference<>();
     Channel capturing = ClientInterceptors.intercept(channel,
