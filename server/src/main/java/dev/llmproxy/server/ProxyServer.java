@@ -41,6 +41,9 @@ import java.util.concurrent.TimeUnit;
  * upstreams started in-process.
  */
 public final class ProxyServer implements AutoCloseable {
+  /** The shortest interval between client keepalive pings that the proxy accepts. */
+  public static final int CLIENT_KEEPALIVE_PERMIT_SECONDS = 10;
+
   private final ProxyConfig config;
   private final Server server;
   private final RouteTable routes;
@@ -84,6 +87,9 @@ public final class ProxyServer implements AutoCloseable {
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
+          // Clients may keep quiet streams alive with pings every 10 s (gRPC's client minimum); the default
+          // permits one per 5 min and kills the connection of a client that pings more often.
+          .permitKeepAliveTime(CLIENT_KEEPALIVE_PERMIT_SECONDS, TimeUnit.SECONDS)
           .addService(proxyService(routes, sc, config.cache(), meters))
           .addService(health.getHealthService());
       if (sc.reflection()) {
