@@ -31,9 +31,13 @@ chunks=$(grep -c '"index"\|"text"' <<<"$out" || true)
 grep -q '"finishReason": "FINISH_REASON_LENGTH"' <<<"$out" || { echo "$out"; echo "smoke: stream did not finish" >&2; exit 1; }
 out=$(curl_buf -d '{"prompt": "Hello, proxy", "max_tokens": 8}' "$url/Complete")
 grep -q '"completionTokens": 8' <<<"$out" || { echo "$out"; echo "smoke: Complete failed" >&2; exit 1; }
+cached='{"prompt": "Hello, cache", "max_tokens": 8, "seed": 7}'
+curl_buf -d "$cached" "$url/StreamComplete" >/dev/null
+out=$(curl_buf -v -d "$cached" "$url/StreamComplete" 2>&1)
+grep -qi 'llmproxy-cache: hit' <<<"$out" || { echo "$out"; echo "smoke: a repeated deterministic request was not a cache hit" >&2; exit 1; }
 if curl_buf -d '{"model": "no-such-model", "prompt": "x"}' "$url/Complete" >"$log.err" 2>&1; then
   echo "smoke: unknown model was accepted" >&2; exit 1
 fi
 grep -q 'not_found' "$log.err" || { cat "$log.err"; echo "smoke: expected NOT_FOUND" >&2; exit 1; }
 rm -f "$log.err"
-echo "smoke: demo answered Complete and StreamComplete ($chunks chunk lines) over reflection"
+echo "smoke: demo answered Complete and StreamComplete ($chunks chunk lines) over reflection, and from its cache"

@@ -1,5 +1,7 @@
 package dev.llmproxy.server;
 
+import dev.llmproxy.server.cache.CacheServerInterceptor;
+import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
@@ -21,6 +23,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -96,7 +99,7 @@ public final class ProxyServer implements AutoCloseable {
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
-          .addService(proxyService(routes, sc, meters, timers, drain))
+          .addService(proxyService(routes, sc, config.cache(), meters, timers, drain))
           .addService(health.getHealthService());
       connectionSettings(builder, sc.resilience());
       if (sc.reflection()) {
@@ -122,24 +125,34 @@ public final class ProxyServer implements AutoCloseable {
    * Public for tests that serve it in-process.
    */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters) {
-    return proxyService(routes, sc, meters, timers(), new DrainingServerInterceptor());
+    return proxyService(routes, sc, CacheConfig.disabled(), meters);
+  }
+
+  /** The {@code LlmProxy} service with its interceptors, the response cache configured by {@code cache}. */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
+      MeterRegistry meters) {
+    return proxyService(routes, sc, cache, meters, timers(), new DrainingServerInterceptor());
   }
 
   /**
    * The {@code LlmProxy} service with its interceptors, its relays' timer thread and the drain
    * gate that counts its calls.
    */
-  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters,
-      ScheduledExecutorService timers, DrainingServerInterceptor drain) {
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
+      MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, shedder, meters);
+    List<ServerInterceptor> lastToFirst = new ArrayList<>();
+    if (cache.enabled()) {
+      lastToFirst.add(CacheServerInterceptor.create(cache, meters));
+    }
+    lastToFirst.add(new RoutingServerInterceptor(routes, new RequestValidator()));
+    lastToFirst.add(drain);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
     // (metrics, access log) -> authentication (headers: the key's id into the Context) -> routing
     // and validation (request: the route into the Context) -> quota -> cache -> the forwarding
     // service (load shedding, then the relay). intercept() runs the LAST listed interceptor first.
-    return ServerInterceptors.intercept(service.bindService(),
-        new RoutingServerInterceptor(routes, new RequestValidator()),
-        drain);
+    return ServerInterceptors.intercept(service.bindService(), lastToFirst);
   }
 
   public int port() {

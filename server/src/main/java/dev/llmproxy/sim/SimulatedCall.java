@@ -106,11 +106,14 @@ abstract class SimulatedCall {
     if (phase == Phase.DONE) {
       return;
     }
-    observer().onError(status.asRuntimeException());
     end(RecordedCall.Outcome.FAILED, status);
+    observer().onError(status.asRuntimeException());
   }
 
-  /** Closes the call's books; under the lock, after the observer was closed (or the call cancelled). */
+  /**
+   * Closes the call's books; under the lock, before the observer is closed (or after the call was
+   * cancelled), so a client that has seen the end always finds it recorded.
+   */
   final void end(RecordedCall.Outcome outcome, Status status) {
     phase = Phase.DONE;
     if (timer != null) {

@@ -88,8 +88,8 @@ final class StreamingCall extends SimulatedCall {
     out.onNext(chunk.build());
     countTokens(text.isEmpty() ? 0 : 1, now);
     if (last) {
-      out.onCompleted();
       end(RecordedCall.Outcome.COMPLETED, Status.OK);
+      out.onCompleted();
       return;
     }
     nextDueNanos = (waitedForTransport ? now : nextDueNanos) + jittered(config.interTokenLatency());

@@ -60,8 +60,8 @@ final class UnaryCall extends SimulatedCall {
         .setUsage(usage(total))
         .build());
     countTokens(total, System.nanoTime());
-    out.onCompleted();
     end(RecordedCall.Outcome.COMPLETED, Status.OK);
+    out.onCompleted();
   }
 
   private static long saturatedAdd(long a, long b) {

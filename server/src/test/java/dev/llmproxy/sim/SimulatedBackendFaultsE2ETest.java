@@ -112,14 +112,18 @@ class SimulatedBackendFaultsE2ETest {
   }
 
   @Test
-  void tokenFaultsDoNotFireWhenGenerationEndsFirst() {
+  void tokenFaultsDoNotFireWhenGenerationEndsFirst() throws Exception {
     sim.backend.setFaults(Faults.none()
         .withFailAfterTokens(5, Status.Code.INTERNAL)
         .withStallAfterTokens(7));
 
     assertThat(sim.stream(prompt("short", 5))).hasSize(5);
     assertThat(sim.blocking().complete(prompt("short", 5)).getText().split(" ")).hasSize(5);
-    assertThat(sim.recorder().completed()).isEqualTo(2);
+    // The client can see the answer a moment before the backend records the call as ended.
+    assertThat(sim.recorder().await(r -> r.calls().stream()
+        .filter(c -> c.request().getPrompt().equals("short"))
+        .filter(c -> c.outcome() == RecordedCall.Outcome.COMPLETED).count() == 2, WAIT))
+        .as(sim.recorder().calls().toString()).isTrue();
   }
 
   @Test
@@ -135,7 +139,8 @@ class SimulatedBackendFaultsE2ETest {
     assertThat(sim.recorder().await(r -> r.cancelled() == 1, WAIT)).isTrue();
     RecordedCall call = sim.recorder().lastCall();
     assertThat(call.tokensSent()).isEqualTo(3);
-    assertThat(call.status().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+    // Client and backend deadlines expire together: the backend may see the client's cancel first.
+    assertThat(call.status().getCode()).isIn(Status.Code.DEADLINE_EXCEEDED, Status.Code.CANCELLED);
   }
 
   @Test

@@ -4,16 +4,23 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /** The whole proxy configuration: immutable, validated as a whole when built. */
-public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
+public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheConfig cache) {
   /** The model name the demo's route serves (as does an empty model). */
   public static final String DEMO_MODEL = "sim";
 
   public ProxyConfig {
     routes = List.copyOf(routes);
     validateRoutes(routes);
+    Objects.requireNonNull(cache, "cache");
+  }
+
+  /** A config without a {@code cache} section: the default cache (deterministic requests). */
+  public ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
+    this(server, routes, CacheConfig.defaults());
   }
 
   /**
@@ -27,11 +34,15 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
   }
 
   public ProxyConfig withServer(ServerConfig server) {
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, cache);
   }
 
   public ProxyConfig withRoutes(List<RouteConfig> routes) {
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, cache);
+  }
+
+  public ProxyConfig withCache(CacheConfig cache) {
+    return new ProxyConfig(server, routes, cache);
   }
 
   static ProxyConfig from(ConfigNode root) {
@@ -40,8 +51,14 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
     if (routes.isEmpty()) {
       throw ConfigException.invalid("routes", null, "at least one route");
     }
+    CacheConfig cache = CacheConfig.from(root.child("cache"));
+    for (String route : cache.routes().keySet()) {
+      if (routes.stream().noneMatch(r -> r.name().equals(route))) {
+        throw ConfigException.invalid("cache.routes." + route, route, "the name of a route in routes");
+      }
+    }
     root.rejectUnknownKeys();
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, cache);
   }
 
   private static void validateRoutes(List<RouteConfig> routes) {

@@ -90,6 +90,45 @@ public final class GatedCall<ReqT, RespT> extends ServerCall.Listener<ReqT> {
     return true;
   }
 
+  /**
+   * Answers the call in the interceptor instead of starting the rest of the chain (for example
+   * from a cache): from now on the call's listener events go to {@code listener}, and a ready or
+   * half-close that arrived while the call was held is replayed to it.
+   *
+   * @return false if the call was cancelled or closed meanwhile: the listener gets nothing
+   */
+  public synchronized boolean serve(ServerCall.Listener<ReqT> listener) {
+    if (state != State.DECIDING || cancelled) {
+      return false;
+    }
+    state = State.STARTED;
+    delegate = listener;
+    if (ready) {
+      listener.onReady();
+    }
+    if (halfClosed) {
+      listener.onHalfClose();
+    }
+    return true;
+  }
+
+  /**
+   * Starts the rest of the chain for {@code request} on a call that the interceptor drives itself
+   * (for example one upstream call shared by several clients), in {@code inContext}, with this
+   * call's headers. This call is not affected and must still be decided. The request message, its
+   * half-close and a first ready have been delivered; the interceptor delivers further events
+   * (ready, cancel) to the returned listener.
+   */
+  @SuppressWarnings("unchecked")
+  public ServerCall.Listener<ReqT> startDetached(CompletionRequest request, ServerCall<ReqT, RespT> onCall,
+      Context inContext) {
+    ServerCall.Listener<ReqT> listener = Contexts.interceptCall(inContext, onCall, headers, next);
+    listener.onMessage((ReqT) request);
+    listener.onHalfClose();
+    listener.onReady();
+    return listener;
+  }
+
   /** Closes the call without starting the rest of the chain. */
   public synchronized void reject(Status status, Metadata trailers) {
     if (state == State.STARTED || state == State.CLOSED) {

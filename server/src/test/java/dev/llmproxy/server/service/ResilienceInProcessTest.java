@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.llmproxy.server.ProxyServer;
+import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.RetryPolicy;
 import dev.llmproxy.server.config.RouteConfig;
@@ -63,7 +64,7 @@ class ResilienceInProcessTest {
     routes = new RouteTable(List.of(new UpstreamChannelFactory(4 << 20).create(route, route.upstreams())));
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), new SimpleMeterRegistry(), timers, drain))
+        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), CacheConfig.disabled(), new SimpleMeterRegistry(), timers, drain))
         .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     LlmProxyGrpc.LlmProxyBlockingStub stub = LlmProxyGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
@@ -186,7 +187,7 @@ class ResilienceInProcessTest {
     routes = new RouteTable(List.of(new Route(config, recording, Map.of())));
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), new SimpleMeterRegistry(), timers, drain))
+        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), CacheConfig.disabled(), new SimpleMeterRegistry(), timers, drain))
         .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
 

@@ -1,0 +1,142 @@
+package dev.llmproxy.server.cache;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.llmproxy.server.config.CacheConfig;
+import dev.llmproxy.server.config.CacheNamespace;
+import dev.llmproxy.server.service.FirstMessageServerInterceptor;
+import dev.llmproxy.server.service.GatedCall;
+import dev.llmproxy.server.service.ProxyContext;
+import dev.llmproxy.server.upstream.Route;
+import dev.llmproxy.v1.CompletionRequest;
+import io.grpc.Context;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Objects;
+import java.util.concurrent.ForkJoinPool;
+
+/**
+ * Answers repeated cacheable requests from the {@link ResponseCache}, and lets identical calls in
+ * flight share one upstream call ({@link SingleFlight}), for both RPCs. Runs after routing (the
+ * route is in the context, the request has its defaults) and after quota, right before the
+ * forwarding service.
+ *
+ * <p>Per call: the {@link CachePolicy} decides from the route's mode, the request and
+ * {@code llmproxy-cache-control}. A bypassed call goes down the chain untouched but for its
+ * {@code llmproxy-cache: bypass} header. Otherwise the call is served here by a {@link Replay}: of
+ * the stored answer (hit), of the flight in progress it joins (coalesced), or of a new flight whose
+ * upstream call it starts (miss; with {@code no-cache}, bypass) and whose answer is stored.
+ */
+public final class CacheServerInterceptor extends FirstMessageServerInterceptor {
+  static final Metadata.Key<String> CACHE_CONTROL =
+      Metadata.Key.of(CacheControl.HEADER, Metadata.ASCII_STRING_MARSHALLER);
+
+  private final CacheConfig config;
+  private final ResponseCache cache;
+  private final CacheMetrics metrics;
+  private final CachePolicy policy;
+  private final SingleFlight flights = new SingleFlight();
+
+  CacheServerInterceptor(CacheConfig config, ResponseCache cache, CacheMetrics metrics) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.cache = Objects.requireNonNull(cache, "cache");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.policy = new CachePolicy(config);
+    metrics.gauge("llmproxy.cache.flights", "Upstream calls in flight that identical calls may join",
+        flights, SingleFlight::size);
+  }
+
+  /** The interceptor over an in-memory Caffeine cache sized by {@code config}, metered in {@code meters}. */
+  public static CacheServerInterceptor create(CacheConfig config, MeterRegistry meters) {
+    CacheMetrics metrics = new CacheMetrics(meters);
+    return new CacheServerInterceptor(config, new CaffeineResponseCache(config.maxBytes(), config.ttl(),
+        Ticker.systemTicker(), ForkJoinPool.commonPool(), metrics), metrics);
+  }
+
+  @Override
+  protected <ReqT, RespT> void onRequest(GatedCall<ReqT, RespT> call, CompletionRequest request) {
+    Route route = ProxyContext.ROUTE.get(call.context());
+    if (route == null) {
+      call.proceed(request); // nothing to key on; the service reports the missing route
+      return;
+    }
+    CacheControl control;
+    try {
+      control = CacheControl.parse(call.headers().getAll(CACHE_CONTROL));
+    } catch (IllegalArgumentException e) {
+      call.reject(Status.INVALID_ARGUMENT.withDescription(e.getMessage()), new Metadata());
+      return;
+    }
+    CacheAction action = policy.decide(route.name(), request, control);
+    if (action == CacheAction.BYPASS) {
+      metrics.outcome(CacheOutcome.BYPASS);
+      call.proceed(request, new LabelledServerCall<>(call.call(), CacheOutcome.BYPASS), call.context());
+      return;
+    }
+    CacheKey key = CacheKey.of(namespace(call.context()), route.name(), request);
+    Replay<ReqT, RespT> replay = new Replay<>(call.call(), call.isUnary());
+    if (action == CacheAction.REFRESH || !config.coalesce()) {
+      Flight own = newFlight(key, request, call.context());
+      own.join(replay);
+      if (config.coalesce()) {
+        flights.offer(key, own);
+      }
+      serve(call, replay, own, action == CacheAction.REFRESH ? CacheOutcome.BYPASS : CacheOutcome.MISS);
+      startUpstream(own, call, request);
+      return;
+    }
+    CachedAnswer stored = cache.get(key);
+    if (stored != null) {
+      serve(call, replay, ChunkSource.of(stored), CacheOutcome.HIT);
+      return;
+    }
+    SingleFlight.Membership membership =
+        flights.join(key, replay, () -> newFlight(key, request, call.context()));
+    Flight flight = membership.flight();
+    if (!membership.leader()) {
+      serve(call, replay, flight, CacheOutcome.COALESCED);
+      return;
+    }
+    // The answer may have been stored between the lookup and the registration (its flight ends
+    // by storing, then leaving the registry): then it, not the upstream, answers this flight.
+    CachedAnswer storedMeanwhile = cache.get(key);
+    if (storedMeanwhile != null) {
+      flight.completeFrom(storedMeanwhile);
+      serve(call, replay, flight, CacheOutcome.HIT);
+      return;
+    }
+    serve(call, replay, flight, CacheOutcome.MISS);
+    startUpstream(flight, call, request);
+  }
+
+  private Flight newFlight(CacheKey key, CompletionRequest request, Context context) {
+    return new Flight(request.getModel(), config.maxEntryBytes(), context, answer -> {
+      cache.put(key, answer);
+      metrics.stored();
+    }, f -> flights.remove(key, f), metrics);
+  }
+
+  private <ReqT, RespT> void serve(GatedCall<ReqT, RespT> call, Replay<ReqT, RespT> replay, ChunkSource source,
+      CacheOutcome outcome) {
+    metrics.outcome(outcome);
+    replay.begin(source, outcome);
+    if (call.serve(replay)) {
+      replay.drain();
+    } else {
+      source.leave(replay); // the client went away while the call was held
+    }
+  }
+
+  private static <ReqT, RespT> void startUpstream(Flight flight, GatedCall<ReqT, RespT> call,
+      CompletionRequest request) {
+    flight.start(context -> call.startDetached(request, new FlightServerCall<>(flight, call.call()), context));
+  }
+
+  private String namespace(Context context) {
+    if (config.namespace() == CacheNamespace.SHARED) {
+      return "shared";
+    }
+    String keyId = ProxyContext.API_KEY_ID.get(context);
+    return keyId == null ? "anonymous" : "key:" + keyId;
+  }
+}
