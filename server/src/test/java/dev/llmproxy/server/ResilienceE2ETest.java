@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.LoadShedding;
 import dev.llmproxy.server.config.OutlierDetection;
+import dev.llmproxy.server.config.RetryPolicy;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.StallTimeouts;
 import dev.llmproxy.sim.Faults;
@@ -18,6 +19,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -209,6 +211,34 @@ class ResilienceE2ETest {
         return broken.recorder().completed() > 0;
       })).as("the upstream gets calls again after its ejection time").isTrue();
       assertThat(f.meters.get("llmproxy.upstream.ejected").tag("route", "default").gauge().value()).isZero();
+    }
+  }
+
+  @Test
+  void aRouteWithOneUpstreamDoesNotRetryItsFailures() throws Exception {
+    try (ProxyFixture f = ProxyFixture.start(1, LbPolicy.LEAST_OUTSTANDING,
+        c -> c.withFaults(Faults.none().withFailRate(1.0, Status.Code.UNAVAILABLE)), r -> r)) {
+      StreamProbe.Result r = StreamProbe.start(f.channel, prompt("nowhere else to go", 2), DEADLINE)
+          .await(Duration.ofSeconds(10));
+      assertThat(r.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(f.upstreams.get(0).recorder().started()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void failoverStopsOnceEveryUpstreamHasFailedTheCall() throws Exception {
+    UnaryOperator<RouteConfig> fiveAttempts = r -> r.withResilience(r.resilience().withRetry(
+        new RetryPolicy(5, Set.of(Status.Code.UNAVAILABLE))));
+    try (ProxyFixture f = ProxyFixture.start(2, LbPolicy.LEAST_OUTSTANDING, c -> c, fiveAttempts)) {
+      warmUp(f);
+      f.upstreams.forEach(u -> u.setFaults(Faults.none().withFailRate(1.0, Status.Code.UNAVAILABLE)));
+      StreamProbe.Result r = StreamProbe.start(f.channel, prompt("everyone refuses", 2), DEADLINE)
+          .await(Duration.ofSeconds(10));
+      assertThat(r.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(r.status().getDescription()).contains("after 3 attempts");
+      // Each upstream once, then one more landing on an upstream that already failed: no more.
+      assertThat(f.upstreams.stream().mapToInt(u -> u.recorder().started()).sum()).isEqualTo(3);
+      assertThat(f.upstreams).allSatisfy(u -> assertThat(u.recorder().started()).isPositive());
     }
   }
 

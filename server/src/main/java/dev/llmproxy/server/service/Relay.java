@@ -42,7 +42,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Failover: each try is an {@link Attempt}, a fresh upstream call on the route's channel. An
  * attempt that fails before its first message was relayed, with a code the route's
  * {@link RetryPolicy} lists or because it stalled, is followed by another attempt (up to the
- * policy's limit) whose pick avoids the upstreams that failed this call. Nothing has been sent to
+ * policy's limit) whose pick avoids the upstreams that failed this call. Failover means another
+ * upstream: a route with one upstream does not retry, and neither does a call whose attempt landed
+ * on an upstream that had already failed it (every other one was unavailable). Nothing has been sent to
  * the client at that point (response headers go out with the first message), so the client cannot
  * tell. Once a message was relayed the call is committed to its upstream: a later failure reaches
  * the client as an error status naming how many chunks it got, never as a short stream ending OK.
@@ -326,7 +328,9 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
         status = Status.UNAVAILABLE.withDescription(status.getDescription()).withCause(status.getCause());
       }
       if (received == 0 && !gone && !extraMessage && (stalled || retry.retries(status.getCode()))
-          && attempts < retry.attempts()) {
+          && attempts < retry.attempts() && route.hasAlternatives()
+          // Landing on an upstream that already failed this call means there was no other left.
+          && (upstream == null || !failedUpstreams.contains(upstream))) {
         if (upstream != null) {
           failedUpstreams.add(upstream);
         }

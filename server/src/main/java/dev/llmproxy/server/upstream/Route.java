@@ -52,6 +52,14 @@ public final class Route {
     return outliers;
   }
 
+  /**
+   * Whether a call that failed on one upstream may find another here: false for a route with a
+   * single configured upstream, true for several or for a DNS target (which may resolve to more).
+   */
+  public boolean hasAlternatives() {
+    return namesByAddress.size() != 1;
+  }
+
   /** The name reported in {@code llmproxy-upstream} for the upstream at {@code address}. */
   public String upstreamName(SocketAddress address) {
     if (address == null) {
