@@ -5,6 +5,12 @@ import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.quota.AccessControl;
+import dev.llmproxy.server.quota.QuotaConfig;
+import dev.llmproxy.server.quota.QuotaStore;
+import dev.llmproxy.server.quota.QuotaStoreType;
+import dev.llmproxy.server.quota.memory.InMemoryQuotaStore;
+import dev.llmproxy.server.quota.redis.RedisQuotaStore;
 import dev.llmproxy.server.service.HeaderForwarder;
 import dev.llmproxy.server.service.LlmProxyService;
 import dev.llmproxy.server.service.RequestValidator;
@@ -18,6 +24,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
@@ -28,6 +35,7 @@ import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -43,14 +51,16 @@ public final class ProxyServer implements AutoCloseable {
   private final RouteTable routes;
   private final HealthStatusManager health;
   private final EmbeddedUpstreams embedded;
+  private final QuotaStore quotaStore;
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
-      EmbeddedUpstreams embedded) {
+      EmbeddedUpstreams embedded, QuotaStore quotaStore) {
     this.config = config;
     this.server = server;
     this.routes = routes;
     this.health = health;
     this.embedded = embedded;
+    this.quotaStore = quotaStore;
   }
 
   /** Builds and starts the proxy; on failure everything already started is stopped again. */
@@ -66,6 +76,7 @@ public final class ProxyServer implements AutoCloseable {
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     RouteTable routes = null;
+    QuotaStore quotaStore = null;
     try {
       UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20);
       List<Route> built = new ArrayList<>();
@@ -75,13 +86,16 @@ public final class ProxyServer implements AutoCloseable {
         built.add(channels.create(rc, upstreams));
       }
       routes = new RouteTable(built);
+      quotaStore = config.auth() == null ? null : openQuotaStore(config.quota(), meters);
+      AccessControl access = quotaStore == null ? null
+          : AccessControl.of(config.auth(), config.quota(), quotaStore, meters);
 
       HealthStatusManager health = new HealthStatusManager();
       NettyServerBuilder builder = NettyServerBuilder
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
-          .addService(proxyService(routes, sc, meters))
+          .addService(proxyService(routes, sc, access, meters))
           .addService(health.getHealthService());
       if (sc.reflection()) {
         builder.addService(ProtoReflectionServiceV1.newInstance());
@@ -90,10 +104,13 @@ public final class ProxyServer implements AutoCloseable {
       Server server = builder.build().start();
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded);
+      return new ProxyServer(config, server, routes, health, embedded, quotaStore);
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
+      }
+      if (quotaStore != null) {
+        quotaStore.close();
       }
       embedded.close();
       throw e;
@@ -105,12 +122,34 @@ public final class ProxyServer implements AutoCloseable {
    * Public for tests that serve it in-process.
    */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters) {
+    return proxyService(routes, sc, null, meters);
+  }
+
+  /**
+   * The {@code LlmProxy} service guarded by {@code access} (API keys and quotas; {@code null}: every
+   * caller is anonymous and unlimited). Public for tests that serve it in-process.
+   */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, AccessControl access,
+      MeterRegistry meters) {
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()));
     // The order, first to run to last: (metrics, access log) -> authentication (headers: the key's
     // id into the Context) -> routing and validation (request: the route into the Context) ->
-    // quota -> cache -> the forwarding service. intercept() runs the LAST listed interceptor first.
-    return ServerInterceptors.intercept(service.bindService(),
-        new RoutingServerInterceptor(routes, new RequestValidator()));
+    // quota -> cache -> the forwarding service. interceptForward() runs them in the listed order.
+    List<ServerInterceptor> chain = new ArrayList<>();
+    if (access != null) {
+      chain.add(access.authentication());
+    }
+    chain.add(new RoutingServerInterceptor(routes, new RequestValidator()));
+    if (access != null) {
+      chain.add(access.quota());
+    }
+    return ServerInterceptors.interceptForward(service.bindService(), chain);
+  }
+
+  private static QuotaStore openQuotaStore(QuotaConfig quota, MeterRegistry meters) {
+    return quota.store() == QuotaStoreType.REDIS
+        ? new RedisQuotaStore(quota.redis(), InstantSource.system(), meters)
+        : new InMemoryQuotaStore(InstantSource.system());
   }
 
   public int port() {
@@ -140,6 +179,9 @@ public final class ProxyServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     routes.close();
+    if (quotaStore != null) {
+      quotaStore.close();
+    }
     embedded.close();
   }
 

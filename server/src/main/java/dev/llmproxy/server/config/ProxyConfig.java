@@ -1,19 +1,41 @@
 package dev.llmproxy.server.config;
 
+import dev.llmproxy.server.auth.ApiKeyConfig;
+import dev.llmproxy.server.auth.AuthConfig;
+import dev.llmproxy.server.quota.QuotaConfig;
+import dev.llmproxy.server.quota.QuotaLimits;
+import dev.llmproxy.server.quota.QuotaStoreType;
+import dev.llmproxy.server.quota.TierConfig;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** The whole proxy configuration: immutable, validated as a whole when built. */
-public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
+/**
+ * The whole proxy configuration: immutable, validated as a whole when built.
+ *
+ * @param auth API keys and anonymous access; {@code null}: no key is required and nobody is limited
+ * @param quota where quotas are counted and the tiers keys refer to
+ */
+public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, AuthConfig auth, QuotaConfig quota) {
   /** The model name the demo's route serves (as does an empty model). */
   public static final String DEMO_MODEL = "sim";
+  /** The demo's API key, limited to {@link #DEMO_KEY_REQUESTS_PER_MINUTE}. */
+  public static final String DEMO_KEY = "demo-key";
+  public static final int DEMO_KEY_REQUESTS_PER_MINUTE = 10;
 
   public ProxyConfig {
     routes = List.copyOf(routes);
     validateRoutes(routes);
+    java.util.Objects.requireNonNull(quota, "quota");
+    validateTiers(auth, quota);
+  }
+
+  /** No API keys: every caller is anonymous and unlimited. */
+  public ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
+    this(server, routes, null, QuotaConfig.defaults());
   }
 
   /**
@@ -23,15 +45,38 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
   public static ProxyConfig demo() {
     RouteConfig route = RouteConfig.forSimulated(new SimulatedUpstreams(3, java.time.Duration.ofMillis(150),
         java.time.Duration.ofMillis(25), java.time.Duration.ofMillis(5), 0), LbPolicy.LEAST_OUTSTANDING);
-    return new ProxyConfig(ServerConfig.defaults(), List.of(route.withModels(List.of(DEMO_MODEL))));
+    return new ProxyConfig(ServerConfig.defaults(), List.of(route.withModels(List.of(DEMO_MODEL))))
+        .withAccess(demoAuth(), demoQuota());
+  }
+
+  /**
+   * The demo's access rules: callers without a key are served by a generous anonymous tier, and
+   * {@value #DEMO_KEY} (given in the plaintext development form) is held to
+   * {@value #DEMO_KEY_REQUESTS_PER_MINUTE} requests per minute.
+   */
+  static AuthConfig demoAuth() {
+    return new AuthConfig(AuthConfig.DEFAULT_HEADER,
+        List.of(ApiKeyConfig.plaintextDevOnly("demo", DEMO_KEY, "demo", List.of())), "free");
+  }
+
+  static QuotaConfig demoQuota() {
+    Duration minute = Duration.ofMinutes(1);
+    return new QuotaConfig(QuotaStoreType.MEMORY, QuotaConfig.defaults().redis(), List.of(
+        new TierConfig("free", new QuotaLimits(minute, 600, 1_000_000, 64)),
+        new TierConfig("demo", new QuotaLimits(minute, DEMO_KEY_REQUESTS_PER_MINUTE, 0, 4))));
   }
 
   public ProxyConfig withServer(ServerConfig server) {
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, auth, quota);
   }
 
   public ProxyConfig withRoutes(List<RouteConfig> routes) {
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, auth, quota);
+  }
+
+  /** This config with other API keys ({@code null}: none required) and quotas. */
+  public ProxyConfig withAccess(AuthConfig auth, QuotaConfig quota) {
+    return new ProxyConfig(server, routes, auth, quota);
   }
 
   static ProxyConfig from(ConfigNode root) {
@@ -40,8 +85,31 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
     if (routes.isEmpty()) {
       throw ConfigException.invalid("routes", null, "at least one route");
     }
+    AuthConfig auth = root.has("auth") ? AuthConfig.from(root.child("auth")) : null;
+    QuotaConfig quota = QuotaConfig.from(root.child("quota"));
     root.rejectUnknownKeys();
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, auth, quota);
+  }
+
+  private static void validateTiers(AuthConfig auth, QuotaConfig quota) {
+    if (auth == null) {
+      return;
+    }
+    if (auth.anonymousTier() != null && quota.tier(auth.anonymousTier()).isEmpty()) {
+      throw ConfigException.invalid("auth.anonymous_tier", auth.anonymousTier(),
+          "a tier defined under quota.tiers " + tierNames(quota));
+    }
+    for (int i = 0; i < auth.keys().size(); i++) {
+      String tier = auth.keys().get(i).tier();
+      if (tier != null && quota.tier(tier).isEmpty()) {
+        throw ConfigException.invalid("auth.keys[" + i + "].tier", tier,
+            "a tier defined under quota.tiers " + tierNames(quota));
+      }
+    }
+  }
+
+  private static List<String> tierNames(QuotaConfig quota) {
+    return quota.tiers().stream().map(TierConfig::name).toList();
   }
 
   private static void validateRoutes(List<RouteConfig> routes) {
