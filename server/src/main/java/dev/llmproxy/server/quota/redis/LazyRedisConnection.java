@@ -64,7 +64,8 @@ final class LazyRedisConnection implements AutoCloseable {
     RedisAsyncCommands<String, String> commands = ready;
     ready = null;
     if (commands != null) {
-      commands.getStatefulConnection().close();
+      // Never wait here: closing blocks for as long as a hung Redis keeps the channel busy.
+      commands.getStatefulConnection().closeAsync();
     }
   }
 }

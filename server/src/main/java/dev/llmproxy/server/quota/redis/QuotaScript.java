@@ -41,6 +41,11 @@ final class QuotaScript {
     }
   }
 
+  /** Sends the script ahead of the first call, so that call needs one round trip, not two. */
+  CompletableFuture<String> load(RedisAsyncCommands<String, String> redis) {
+    return redis.scriptLoad(source).toCompletableFuture();
+  }
+
   /** Reply: {admitted, requests left, tokens left, request wait ms, token wait ms, concurrency full}. */
   CompletableFuture<List<Object>> acquire(RedisAsyncCommands<String, String> redis, String[] keys, long now,
       QuotaLimits limits, long tokens, String slot, long leaseMillis) {

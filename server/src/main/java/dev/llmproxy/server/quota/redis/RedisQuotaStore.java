@@ -23,8 +23,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -95,7 +97,8 @@ public final class RedisQuotaStore implements QuotaStore {
         .description("Admissions Redis granted after the call was decided without it, then undone")
         .register(meters);
     this.failureLog = new ThrottledLog(LOG, LOG_INTERVAL, System::nanoTime);
-    connection.commands(); // start connecting now; callers will not wait for it beyond the timeout
+    // Connect and load the script now; callers will not wait for either beyond the timeout.
+    connection.commands().thenCompose(script::load);
   }
 
   @Override
@@ -207,7 +210,13 @@ public final class RedisQuotaStore implements QuotaStore {
   @Override
   public void close() {
     connection.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-    resources.shutdown(0, 2, TimeUnit.SECONDS);
+    try {
+      client.shutdownAsync(0, 2, TimeUnit.SECONDS).get(3, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.log(System.Logger.Level.WARNING, "quota store: Redis client did not shut down cleanly (" + describe(e) + ")");
+    }
+    resources.shutdown(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
   }
 }
