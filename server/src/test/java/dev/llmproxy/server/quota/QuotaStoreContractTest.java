@@ -41,7 +41,9 @@ public abstract class QuotaStoreContractTest {
 
   @AfterEach
   void closeStore() {
-    store.close();
+    if (store != null) {
+      store.close();
+    }
   }
 
   protected QuotaDecision acquire(String subject, QuotaLimits limits, long tokens) throws Exception {

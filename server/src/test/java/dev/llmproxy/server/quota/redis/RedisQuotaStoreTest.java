@@ -14,7 +14,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The store contract against a real redis-server, plus what only the shared store does. */
@@ -24,11 +23,13 @@ class RedisQuotaStoreTest extends QuotaStoreContractTest {
   private static StatefulRedisConnection<String, String> inspection;
   private String prefix;
 
-  @BeforeAll
-  static void startRedis() throws Exception {
-    redis = RedisServerProcess.start();
-    inspector = RedisClient.create(redis.uri());
-    inspection = inspector.connect();
+  /** One server for the class, started by the first test (so a missing binary skips each test visibly). */
+  private static void startRedis() throws Exception {
+    if (redis == null) {
+      redis = RedisServerProcess.start();
+      inspector = RedisClient.create(redis.uri());
+      inspection = inspector.connect();
+    }
   }
 
   @AfterAll
@@ -39,11 +40,13 @@ class RedisQuotaStoreTest extends QuotaStoreContractTest {
     }
     if (redis != null) {
       redis.close();
+      redis = null;
     }
   }
 
   @Override
-  protected QuotaStore newStore(FakeClock clock) {
+  protected QuotaStore newStore(FakeClock clock) throws Exception {
+    startRedis();
     prefix = "test:" + UUID.randomUUID() + ":";
     return new RedisQuotaStore(config(), clock, new SimpleMeterRegistry());
   }

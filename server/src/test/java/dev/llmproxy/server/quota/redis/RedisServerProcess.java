@@ -36,9 +36,15 @@ public final class RedisServerProcess implements AutoCloseable {
     this.port = port;
   }
 
-  /** Starts a server, or skips (or fails, when required) the test if none is installed. */
+  /**
+   * Starts a server, or skips (or fails, when required) the test if none is installed. Call it from
+   * {@code @BeforeEach} (not {@code @BeforeAll}), so every test reports itself skipped, with the reason.
+   */
   public static RedisServerProcess start() throws IOException, InterruptedException {
-    Path binary = findOnPath("redis-server");
+    // -Dllmproxy.test.redis-server=<path> picks another binary ("none": behave as if none is installed).
+    String override = System.getProperty("llmproxy.test.redis-server");
+    Path binary = override == null ? findOnPath("redis-server")
+        : override.equals("none") || !Files.isExecutable(Path.of(override)) ? null : Path.of(override);
     if (binary == null) {
       if ("1".equals(System.getenv(REQUIRE_ENV))) {
         fail("redis-server is not on the PATH, and " + REQUIRE_ENV + "=1 requires the Redis tests to run "
@@ -96,8 +102,12 @@ public final class RedisServerProcess implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    stop();
+  public void close() {
+    try {
+      stop();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void launch() throws IOException, InterruptedException {
