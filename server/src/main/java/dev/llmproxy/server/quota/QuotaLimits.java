@@ -36,9 +36,12 @@ public record QuotaLimits(Duration window, long requests, long tokens, int maxCo
     }
   }
 
-  /** The largest capacity a bucket with this window can have (see {@link #MAX_CAPACITY_MILLIS}). */
+  /**
+   * The largest capacity a bucket with this window can have: exact in Redis (see {@link
+   * #MAX_CAPACITY_MILLIS}), and a refill of at most one token per nanosecond, Bucket4j's limit.
+   */
   public static long maxCapacity(Duration window) {
-    return MAX_CAPACITY_MILLIS / Math.max(1, window.toMillis());
+    return Math.min(MAX_CAPACITY_MILLIS / Math.max(1, window.toMillis()), window.toNanos());
   }
 
   public boolean limitsRequests() {

@@ -10,6 +10,8 @@ import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Holds each call to its caller's quota before any upstream work: checks the model allowlist
@@ -23,6 +25,8 @@ import java.util.Objects;
  * {@link GatedCall} makes proceeding or rejecting from there safe, and the call keeps its context.
  */
 public final class QuotaServerInterceptor extends FirstMessageServerInterceptor {
+  private static final System.Logger LOG = System.getLogger(QuotaServerInterceptor.class.getName());
+
   private final QuotaPolicy policy;
   private final QuotaStore store;
   private final TokenEstimator estimator;
@@ -60,14 +64,27 @@ public final class QuotaServerInterceptor extends FirstMessageServerInterceptor 
     int defaultMaxTokens = route == null ? 0 : route.config().defaultMaxTokens();
     long promptTokens = estimator.promptTokens(request);
     long tokens = estimator.estimate(request, defaultMaxTokens);
-    store.acquire(subject.id(), subject.limits(), tokens).whenComplete((decision, error) -> {
-      if (error != null) {
-        metrics.unavailable(subject.id());
-        call.reject(Status.UNAVAILABLE.withDescription("quota store: failed (" + error.getClass().getSimpleName()
-            + ")"), new Metadata());
-        return;
+    CompletionStage<QuotaDecision> pending;
+    try {
+      pending = store.acquire(subject.id(), subject.limits(), tokens);
+    } catch (RuntimeException e) {
+      pending = CompletableFuture.failedFuture(e);
+    }
+    pending.whenComplete((decision, error) -> {
+      // Nothing may escape this callback: the stage would swallow it and leave the call hanging.
+      try {
+        if (error != null) {
+          metrics.unavailable(subject.id());
+          LOG.log(System.Logger.Level.WARNING, "quota store failed: " + error);
+          call.reject(Status.UNAVAILABLE.withDescription("quota store: failed (" + error.getClass().getSimpleName()
+              + ")"), new Metadata());
+          return;
+        }
+        decide(call, request, subject, decision, tokens, promptTokens);
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "quota: deciding a call failed", e);
+        call.reject(Status.INTERNAL.withDescription("quota: " + e.getClass().getSimpleName()), new Metadata());
       }
-      decide(call, request, subject, decision, tokens, promptTokens);
     });
   }
 

@@ -71,7 +71,7 @@ class AccessConfigTest {
   @Test
   void refusesNegativeAndZeroLimitsNamingTheSetting() {
     assertRefused("quota: {tiers: [{name: t, requests: -5}]}",
-        "quota.tiers[0].requests: -5 (expected: an integer from 1 to 150119987579 for a window of 1m; "
+        "quota.tiers[0].requests: -5 (expected: an integer from 1 to 60000000000 for a window of 1m; "
             + "omit the setting for no limit)");
     assertRefused("quota: {tiers: [{name: t, max_concurrent: 0}]}",
         "quota.tiers[0].max_concurrent: 0 (expected: an integer from 1 to 1000000; omit the setting for no limit)");
@@ -81,6 +81,9 @@ class AccessConfigTest {
 
   @Test
   void refusesALimitTooLargeForExactArithmetic() {
+    assertRefused("quota: {tiers: [{name: t, window: 1s, requests: 2000000000}]}",
+        "quota.tiers[0].requests: 2000000000 (expected: an integer from 1 to 1000000000 for a window of 1s; "
+            + "omit the setting for no limit)");
     assertRefused("quota: {tiers: [{name: t, window: 24h, tokens: 1000000000000}]}",
         "quota.tiers[0].tokens: 1000000000000 (expected: an integer from 1 to 104249991 for a window of 24h; "
             + "omit the setting for no limit)");

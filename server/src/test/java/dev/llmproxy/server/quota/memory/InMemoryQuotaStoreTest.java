@@ -7,6 +7,8 @@ import dev.llmproxy.server.quota.QuotaLimits;
 import dev.llmproxy.server.quota.QuotaPermit;
 import dev.llmproxy.server.quota.QuotaStore;
 import dev.llmproxy.server.quota.QuotaStoreContractTest;
+import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The store contract for the in-process store, plus what only it does. */
@@ -35,5 +37,14 @@ class InMemoryQuotaStoreTest extends QuotaStoreContractTest {
     acquire("team-a", limits, 1);
     store.release(QuotaPermit.unbacked("team-a", limits, 1), 0, true);
     assertThat(inFlight("team-a")).isEqualTo(1);
+  }
+
+  @Test
+  void acceptsTheLargestCapacityTheConfigAllowsForAnyWindow() throws Exception {
+    for (Duration window : List.of(Duration.ofMillis(1), Duration.ofSeconds(1), MINUTE, Duration.ofHours(24))) {
+      long max = QuotaLimits.maxCapacity(window);
+      QuotaLimits limits = new QuotaLimits(window, max, max, 0);
+      assertThat(acquire("largest-" + window, limits, max).remainingTokens()).isZero();
+    }
   }
 }
