@@ -246,11 +246,22 @@ class SlotReleaseInProcessTest {
     assertSlotFree();
   }
 
-  /** The in-memory store, except that answers can be held back to stand for a slow shared store. */
+  @Test
+  void aStoreThatThrowsRefusesTheCallAsUnavailableInsteadOfLeavingItHanging() throws Exception {
+    store.breakDown();
+    assertThat(codeOf(() -> blocking().complete(prompt(4)))).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(upstream.recorder().started()).isZero();
+  }
+
+  /**
+   * The in-memory store, except that answers can be held back to stand for a slow shared store,
+   * and it can be made to fail.
+   */
   private static final class HeldQuotaStore implements QuotaStore {
     private final QuotaStore delegate;
     private final ConcurrentLinkedQueue<Runnable> held = new ConcurrentLinkedQueue<>();
     private volatile boolean holding;
+    private volatile boolean broken;
 
     HeldQuotaStore(QuotaStore delegate) {
       this.delegate = delegate;
@@ -258,6 +269,10 @@ class SlotReleaseInProcessTest {
 
     void hold() {
       holding = true;
+    }
+
+    void breakDown() {
+      broken = true;
     }
 
     int heldCount() {
@@ -274,6 +289,9 @@ class SlotReleaseInProcessTest {
 
     @Override
     public CompletionStage<QuotaDecision> acquire(String subject, QuotaLimits limits, long tokens) {
+      if (broken) {
+        throw new IllegalStateException("store bug");
+      }
       if (!holding) {
         return delegate.acquire(subject, limits, tokens);
       }

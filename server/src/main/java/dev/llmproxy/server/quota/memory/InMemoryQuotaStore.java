@@ -6,6 +6,7 @@ import dev.llmproxy.server.quota.QuotaLimits;
 import dev.llmproxy.server.quota.QuotaPermit;
 import dev.llmproxy.server.quota.QuotaStore;
 import io.github.bucket4j.Bucket;
+import io.github.bucket4j.ConsumptionProbe;
 import io.github.bucket4j.EstimationProbe;
 import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.local.LocalBucket;
@@ -25,9 +26,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * refilled continuously at C per window, so an idle caller gets a full window's worth back after
  * one window). Bucket4j does the arithmetic in integers, nanosecond-exact, from an injected clock.
  * A call needs one token from the request bucket, its token estimate from the token bucket and a
- * free concurrency slot. The three are checked and then taken under the account's own lock, so a
- * call gets all three or none: an interleaving can neither over-admit nor make a call hold a
- * request token while it is refused for tokens (which would refuse a racing call wrongly). The
+ * free concurrency slot. The three are taken under the account's own lock, and given back at once
+ * if one of them refuses, so a call gets all three or none, and no other caller can see a
+ * half-taken state: an interleaving can neither over-admit nor refuse a call because a racing,
+ * refused one briefly held a request token. The
  * lock is per account and held for a few hundred nanoseconds of arithmetic, never across I/O, so
  * callers only contend with callers of the same key; the buckets themselves therefore use
  * Bucket4j's unsynchronized variant.
@@ -109,44 +111,57 @@ public final class InMemoryQuotaStore implements QuotaStore {
     }
 
     synchronized QuotaDecision acquire(String subject, long cost) {
-      EnumSet<QuotaLimit> exceeded = null;
+      // The common case first, in as few bucket operations as possible: take what the call needs,
+      // and if any limit refuses, put back what was taken (no one else can look meanwhile).
+      boolean slotFree = !limits.limitsConcurrency() || inFlight < limits.maxConcurrent();
+      boolean takesTokens = tokens != null && cost > 0;
+      if (slotFree && (!takesTokens || cost <= limits.tokens())) {
+        ConsumptionProbe request = requests == null ? null : requests.tryConsumeAndReturnRemaining(1);
+        if (request == null || request.isConsumed()) {
+          ConsumptionProbe taken = takesTokens ? tokens.tryConsumeAndReturnRemaining(cost) : null;
+          if (taken == null || taken.isConsumed()) {
+            inFlight++;
+            return QuotaDecision.admitted(new QuotaPermit(subject, limits, cost, null, true),
+                request == null ? -1 : request.getRemainingTokens(),
+                taken != null ? taken.getRemainingTokens() : remaining(tokens));
+          }
+          if (request != null) {
+            requests.addTokens(1);
+          }
+        }
+      }
+      return refusal(cost);
+    }
+
+    /** Names every limit the call exceeds, and when all of them would let it pass. */
+    private QuotaDecision refusal(long cost) {
+      EnumSet<QuotaLimit> exceeded = EnumSet.noneOf(QuotaLimit.class);
       long waitNanos = 0;
       boolean never = false;
       if (requests != null) {
         EstimationProbe probe = requests.estimateAbilityToConsume(1);
         if (!probe.canBeConsumed()) {
-          exceeded = EnumSet.of(QuotaLimit.REQUESTS);
+          exceeded.add(QuotaLimit.REQUESTS);
           waitNanos = probe.getNanosToWaitForRefill();
         }
       }
       if (tokens != null && cost > 0) {
         if (cost > limits.tokens()) {
-          exceeded = add(exceeded, QuotaLimit.TOKENS);
+          exceeded.add(QuotaLimit.TOKENS);
           never = true;
         } else {
           EstimationProbe probe = tokens.estimateAbilityToConsume(cost);
           if (!probe.canBeConsumed()) {
-            exceeded = add(exceeded, QuotaLimit.TOKENS);
+            exceeded.add(QuotaLimit.TOKENS);
             waitNanos = Math.max(waitNanos, probe.getNanosToWaitForRefill());
           }
         }
       }
       if (limits.limitsConcurrency() && inFlight >= limits.maxConcurrent()) {
-        exceeded = add(exceeded, QuotaLimit.CONCURRENCY);
+        exceeded.add(QuotaLimit.CONCURRENCY);
         waitNanos = Math.max(waitNanos, QuotaDecision.CONCURRENCY_RETRY_AFTER.toNanos());
       }
-      if (exceeded != null) {
-        return QuotaDecision.exceeded(exceeded, never ? null : Duration.ofNanos(waitNanos),
-            remaining(requests), remaining(tokens));
-      }
-      if (requests != null) {
-        requests.tryConsume(1);
-      }
-      if (tokens != null && cost > 0) {
-        tokens.tryConsume(cost);
-      }
-      inFlight++;
-      return QuotaDecision.admitted(new QuotaPermit(subject, limits, cost, null, true),
+      return QuotaDecision.exceeded(exceeded, never ? null : Duration.ofNanos(waitNanos),
           remaining(requests), remaining(tokens));
     }
 
@@ -168,14 +183,6 @@ public final class InMemoryQuotaStore implements QuotaStore {
 
     synchronized int inFlight() {
       return inFlight;
-    }
-
-    private static EnumSet<QuotaLimit> add(EnumSet<QuotaLimit> set, QuotaLimit limit) {
-      if (set == null) {
-        return EnumSet.of(limit);
-      }
-      set.add(limit);
-      return set;
     }
 
     private static long remaining(Bucket bucket) {
