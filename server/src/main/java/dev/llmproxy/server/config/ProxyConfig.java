@@ -93,6 +93,10 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, AuthCon
 
   private static void validateTiers(AuthConfig auth, QuotaConfig quota) {
     if (auth == null) {
+      if (!quota.tiers().isEmpty()) {
+        throw ConfigException.invalid("quota.tiers", tierNames(quota).toString(),
+            "an auth section whose keys or anonymous_tier use them; without auth nobody is limited");
+      }
       return;
     }
     if (auth.anonymousTier() != null && quota.tier(auth.anonymousTier()).isEmpty()) {

@@ -145,6 +145,9 @@ class AccessConfigTest {
         "auth.anonymous_tier: \"free\" (expected: a tier defined under quota.tiers [])");
     assertRefused("quota: {tiers: [{name: t}, {name: t}]}",
         "quota.tiers[1].name: \"t\" (expected: a name no other tier uses)");
+    assertRefused("quota: {tiers: [{name: gold, requests: 5}]}",
+        "quota.tiers: \"[gold]\" (expected: an auth section whose keys or anonymous_tier use them; without auth "
+            + "nobody is limited)");
   }
 
   @Test
