@@ -24,15 +24,15 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Algorithm: each limited dimension is a Bucket4j token bucket with greedy refill (capacity C,
  * refilled continuously at C per window, so an idle caller gets a full window's worth back after
- * one window). Bucket4j does the arithmetic in integers, nanosecond-exact, from an injected clock.
+ * one window). Bucket4j does the arithmetic in integers, from an injected clock read in milliseconds.
  * A call needs one token from the request bucket, its token estimate from the token bucket and a
  * free concurrency slot. The three are taken under the account's own lock, and given back at once
  * if one of them refuses, so a call gets all three or none, and no other caller can see a
  * half-taken state: an interleaving can neither over-admit nor refuse a call because a racing,
- * refused one briefly held a request token. The
- * lock is per account and held for a few hundred nanoseconds of arithmetic, never across I/O, so
- * callers only contend with callers of the same key; the buckets themselves therefore use
- * Bucket4j's unsynchronized variant.
+ * refused one briefly held a request token. The lock is per account and held for a few hundred
+ * nanoseconds of arithmetic, never across I/O, so callers only contend with callers of the same
+ * key; the buckets themselves therefore use Bucket4j's unsynchronized variant. An account's limits
+ * are those of its first call (a subject's tier does not change while the proxy runs).
  *
  * <p>Settlement: usage above the reservation is charged with {@code consumeIgnoringRateLimits},
  * which may take the bucket below zero (a debt later calls wait out); usage below it is returned
