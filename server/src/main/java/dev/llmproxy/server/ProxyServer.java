@@ -7,6 +7,12 @@ import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.quota.AccessControl;
+import dev.llmproxy.server.quota.QuotaConfig;
+import dev.llmproxy.server.quota.QuotaStore;
+import dev.llmproxy.server.quota.QuotaStoreType;
+import dev.llmproxy.server.quota.memory.InMemoryQuotaStore;
+import dev.llmproxy.server.quota.redis.RedisQuotaStore;
 import dev.llmproxy.server.service.HeaderForwarder;
 import dev.llmproxy.server.service.LlmProxyService;
 import dev.llmproxy.server.service.RequestValidator;
@@ -31,6 +37,7 @@ import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -49,14 +56,16 @@ public final class ProxyServer implements AutoCloseable {
   private final RouteTable routes;
   private final HealthStatusManager health;
   private final EmbeddedUpstreams embedded;
+  private final QuotaStore quotaStore;
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
-      EmbeddedUpstreams embedded) {
+      EmbeddedUpstreams embedded, QuotaStore quotaStore) {
     this.config = config;
     this.server = server;
     this.routes = routes;
     this.health = health;
     this.embedded = embedded;
+    this.quotaStore = quotaStore;
   }
 
   /** Builds and starts the proxy; on failure everything already started is stopped again. */
@@ -72,6 +81,7 @@ public final class ProxyServer implements AutoCloseable {
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     RouteTable routes = null;
+    QuotaStore quotaStore = null;
     try {
       UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20);
       List<Route> built = new ArrayList<>();
@@ -81,6 +91,9 @@ public final class ProxyServer implements AutoCloseable {
         built.add(channels.create(rc, upstreams));
       }
       routes = new RouteTable(built);
+      quotaStore = config.auth() == null ? null : openQuotaStore(config.quota(), meters);
+      AccessControl access = quotaStore == null ? null
+          : AccessControl.of(config.auth(), config.quota(), quotaStore, meters);
 
       HealthStatusManager health = new HealthStatusManager();
       NettyServerBuilder builder = NettyServerBuilder
@@ -90,7 +103,7 @@ public final class ProxyServer implements AutoCloseable {
           // Clients may keep quiet streams alive with pings every 10 s (gRPC's client minimum); the default
           // permits one per 5 min and kills the connection of a client that pings more often.
           .permitKeepAliveTime(CLIENT_KEEPALIVE_PERMIT_SECONDS, TimeUnit.SECONDS)
-          .addService(proxyService(routes, sc, config.cache(), meters))
+          .addService(proxyService(routes, sc, config.cache(), access, meters))
           .addService(health.getHealthService());
       if (sc.reflection()) {
         builder.addService(ProtoReflectionServiceV1.newInstance());
@@ -99,37 +112,54 @@ public final class ProxyServer implements AutoCloseable {
       Server server = builder.build().start();
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded);
+      return new ProxyServer(config, server, routes, health, embedded, quotaStore);
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
+      }
+      if (quotaStore != null) {
+        quotaStore.close();
       }
       embedded.close();
       throw e;
     }
   }
 
+  /** The {@code LlmProxy} service with routing only: no cache, no keys, no quotas. For tests. */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters) {
+    return proxyService(routes, sc, CacheConfig.disabled(), null, meters);
+  }
+
   /**
    * The {@code LlmProxy} service with its interceptors, in the one place their order is declared.
    * Public for tests that serve it in-process.
+   *
+   * @param access API keys and quotas; {@code null}: every caller is anonymous and unlimited
    */
-  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters) {
-    return proxyService(routes, sc, CacheConfig.disabled(), meters);
-  }
-
-  /** The {@code LlmProxy} service with its interceptors, the response cache configured by {@code cache}. */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
-      MeterRegistry meters) {
+      AccessControl access, MeterRegistry meters) {
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()));
-    List<ServerInterceptor> lastToFirst = new ArrayList<>();
-    if (cache.enabled()) {
-      lastToFirst.add(CacheServerInterceptor.create(cache, meters));
-    }
-    lastToFirst.add(new RoutingServerInterceptor(routes, new RequestValidator()));
     // The order, first to run to last: (metrics, access log) -> authentication (headers: the key's
     // id into the Context) -> routing and validation (request: the route into the Context) ->
-    // quota -> cache -> the forwarding service. intercept() runs the LAST listed interceptor first.
-    return ServerInterceptors.intercept(service.bindService(), lastToFirst);
+    // quota -> cache -> the forwarding service. interceptForward() runs them in the listed order.
+    List<ServerInterceptor> chain = new ArrayList<>();
+    if (access != null) {
+      chain.add(access.authentication());
+    }
+    chain.add(new RoutingServerInterceptor(routes, new RequestValidator()));
+    if (access != null) {
+      chain.add(access.quota());
+    }
+    if (cache.enabled()) {
+      chain.add(CacheServerInterceptor.create(cache, meters));
+    }
+    return ServerInterceptors.interceptForward(service.bindService(), chain);
+  }
+
+  private static QuotaStore openQuotaStore(QuotaConfig quota, MeterRegistry meters) {
+    return quota.store() == QuotaStoreType.REDIS
+        ? new RedisQuotaStore(quota.redis(), InstantSource.system(), meters)
+        : new InMemoryQuotaStore(InstantSource.system());
   }
 
   public int port() {
@@ -159,6 +189,9 @@ public final class ProxyServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     routes.close();
+    if (quotaStore != null) {
+      quotaStore.close();
+    }
     embedded.close();
   }
 
