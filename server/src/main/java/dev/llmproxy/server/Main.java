@@ -87,6 +87,16 @@ public final class Main {
     out.println("  grpcurl " + tls + address + " list");
     out.println("  grpcurl " + tls + "-d '{\"prompt\": \"Hello, proxy\", \"max_tokens\": 24}' "
         + address + " llmproxy.v1.LlmProxy/StreamComplete");
+    var auth = proxy.config().auth();
+    if (auth != null && !auth.allowsAnonymous()) {
+      out.println("  (this config requires an API key: add -H '" + auth.header() + ": <key>')");
+    }
+    if (demo) {
+      out.println("With the demo key (" + ProxyConfig.DEMO_KEY_REQUESTS_PER_MINUTE + " requests per minute; -v shows "
+          + "llmproxy-ratelimit-remaining-requests counting down, then RESOURCE_EXHAUSTED):");
+      out.println("  grpcurl " + tls + "-v -H 'x-api-key: " + ProxyConfig.DEMO_KEY + "' -d '{\"prompt\": \"Hi\", "
+          + "\"max_tokens\": 8}' " + address + " llmproxy.v1.LlmProxy/Complete");
+    }
     out.flush();
   }
 

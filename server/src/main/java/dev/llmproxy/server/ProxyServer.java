@@ -8,6 +8,12 @@ import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.config.ServerResilience;
 import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.quota.AccessControl;
+import dev.llmproxy.server.quota.QuotaConfig;
+import dev.llmproxy.server.quota.QuotaStore;
+import dev.llmproxy.server.quota.QuotaStoreType;
+import dev.llmproxy.server.quota.memory.InMemoryQuotaStore;
+import dev.llmproxy.server.quota.redis.RedisQuotaStore;
 import dev.llmproxy.server.service.DrainingServerInterceptor;
 import dev.llmproxy.server.service.HeaderForwarder;
 import dev.llmproxy.server.service.LlmProxyService;
@@ -36,6 +42,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -54,17 +61,20 @@ public final class ProxyServer implements AutoCloseable {
   private final RouteTable routes;
   private final HealthStatusManager health;
   private final EmbeddedUpstreams embedded;
+  private final QuotaStore quotaStore;
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
-      EmbeddedUpstreams embedded, ScheduledExecutorService timers, DrainingServerInterceptor drain) {
+      EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
+      DrainingServerInterceptor drain) {
     this.config = config;
     this.server = server;
     this.routes = routes;
     this.health = health;
     this.embedded = embedded;
+    this.quotaStore = quotaStore;
     this.timers = timers;
     this.drain = drain;
   }
@@ -83,6 +93,7 @@ public final class ProxyServer implements AutoCloseable {
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     ScheduledExecutorService timers = timers();
     RouteTable routes = null;
+    QuotaStore quotaStore = null;
     try {
       UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters);
       List<Route> built = new ArrayList<>();
@@ -92,6 +103,9 @@ public final class ProxyServer implements AutoCloseable {
         built.add(channels.create(rc, upstreams));
       }
       routes = new RouteTable(built);
+      quotaStore = config.auth() == null ? null : openQuotaStore(config.quota(), meters);
+      AccessControl access = quotaStore == null ? null
+          : AccessControl.of(config.auth(), config.quota(), quotaStore, meters);
 
       HealthStatusManager health = new HealthStatusManager();
       DrainingServerInterceptor drain = new DrainingServerInterceptor();
@@ -99,7 +113,7 @@ public final class ProxyServer implements AutoCloseable {
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
-          .addService(proxyService(routes, sc, config.cache(), meters, timers, drain))
+          .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain))
           .addService(health.getHealthService());
       connectionSettings(builder, sc.resilience());
       if (sc.reflection()) {
@@ -109,10 +123,13 @@ public final class ProxyServer implements AutoCloseable {
       Server server = builder.build().start();
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded, timers, drain);
+      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain);
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
+      }
+      if (quotaStore != null) {
+        quotaStore.close();
       }
       embedded.close();
       timers.shutdownNow();
@@ -120,39 +137,53 @@ public final class ProxyServer implements AutoCloseable {
     }
   }
 
-  /**
-   * The {@code LlmProxy} service with its interceptors, in the one place their order is declared.
-   * Public for tests that serve it in-process.
-   */
+  /** The {@code LlmProxy} service with routing only: no cache, no keys, no quotas. For tests. */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters) {
-    return proxyService(routes, sc, CacheConfig.disabled(), meters);
-  }
-
-  /** The {@code LlmProxy} service with its interceptors, the response cache configured by {@code cache}. */
-  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
-      MeterRegistry meters) {
-    return proxyService(routes, sc, cache, meters, timers(), new DrainingServerInterceptor());
+    return proxyService(routes, sc, CacheConfig.disabled(), null, meters);
   }
 
   /**
-   * The {@code LlmProxy} service with its interceptors, its relays' timer thread and the drain
-   * gate that counts its calls.
+   * The {@code LlmProxy} service with its interceptors (their order is declared in the overload
+   * below). Public for tests that serve it in-process.
+   *
+   * @param access API keys and quotas; {@code null}: every caller is anonymous and unlimited
    */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
-      MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain) {
+      AccessControl access, MeterRegistry meters) {
+    return proxyService(routes, sc, cache, access, meters, timers(), new DrainingServerInterceptor());
+  }
+
+  /**
+   * The {@code LlmProxy} service with its interceptors, in the one place their order is declared,
+   * with the relays' timer thread and the drain gate that counts its calls given.
+   */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
+      AccessControl access, MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, shedder, meters);
-    List<ServerInterceptor> lastToFirst = new ArrayList<>();
-    if (cache.enabled()) {
-      lastToFirst.add(CacheServerInterceptor.create(cache, meters));
-    }
-    lastToFirst.add(new RoutingServerInterceptor(routes, new RequestValidator()));
-    lastToFirst.add(drain);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
     // (metrics, access log) -> authentication (headers: the key's id into the Context) -> routing
     // and validation (request: the route into the Context) -> quota -> cache -> the forwarding
-    // service (load shedding, then the relay). intercept() runs the LAST listed interceptor first.
-    return ServerInterceptors.intercept(service.bindService(), lastToFirst);
+    // service (load shedding, then the relay). interceptForward() runs them in the listed order.
+    List<ServerInterceptor> chain = new ArrayList<>();
+    chain.add(drain);
+    if (access != null) {
+      chain.add(access.authentication());
+    }
+    chain.add(new RoutingServerInterceptor(routes, new RequestValidator()));
+    if (access != null) {
+      chain.add(access.quota());
+    }
+    if (cache.enabled()) {
+      chain.add(CacheServerInterceptor.create(cache, meters));
+    }
+    return ServerInterceptors.interceptForward(service.bindService(), chain);
+  }
+
+  private static QuotaStore openQuotaStore(QuotaConfig quota, MeterRegistry meters) {
+    return quota.store() == QuotaStoreType.REDIS
+        ? new RedisQuotaStore(quota.redis(), InstantSource.system(), meters)
+        : new InMemoryQuotaStore(InstantSource.system());
   }
 
   public int port() {
@@ -211,6 +242,9 @@ public final class ProxyServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     routes.close();
+    if (quotaStore != null) {
+      quotaStore.close();
+    }
     embedded.close();
     timers.shutdownNow();
   }

@@ -1,5 +1,12 @@
 package dev.llmproxy.server.config;
 
+import dev.llmproxy.server.auth.ApiKeyConfig;
+import dev.llmproxy.server.auth.AuthConfig;
+import dev.llmproxy.server.quota.QuotaConfig;
+import dev.llmproxy.server.quota.QuotaLimits;
+import dev.llmproxy.server.quota.QuotaStoreType;
+import dev.llmproxy.server.quota.TierConfig;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -7,20 +14,32 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
-/** The whole proxy configuration: immutable, validated as a whole when built. */
-public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheConfig cache) {
+/**
+ * The whole proxy configuration: immutable, validated as a whole when built.
+ *
+ * @param cache the response cache
+ * @param auth API keys and anonymous access; {@code null}: no key is required and nobody is limited
+ * @param quota where quotas are counted and the tiers keys refer to
+ */
+public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheConfig cache, AuthConfig auth,
+    QuotaConfig quota) {
   /** The model name the demo's route serves (as does an empty model). */
   public static final String DEMO_MODEL = "sim";
+  /** The demo's API key, limited to {@link #DEMO_KEY_REQUESTS_PER_MINUTE}. */
+  public static final String DEMO_KEY = "demo-key";
+  public static final int DEMO_KEY_REQUESTS_PER_MINUTE = 10;
 
   public ProxyConfig {
     routes = List.copyOf(routes);
     validateRoutes(routes);
     Objects.requireNonNull(cache, "cache");
+    Objects.requireNonNull(quota, "quota");
+    validateTiers(auth, quota);
   }
 
-  /** A config without a {@code cache} section: the default cache (deterministic requests). */
+  /** No cache section and no API keys: the default cache; every caller anonymous and unlimited. */
   public ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
-    this(server, routes, CacheConfig.defaults());
+    this(server, routes, CacheConfig.defaults(), null, QuotaConfig.defaults());
   }
 
   /**
@@ -30,19 +49,42 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
   public static ProxyConfig demo() {
     RouteConfig route = RouteConfig.forSimulated(new SimulatedUpstreams(3, java.time.Duration.ofMillis(150),
         java.time.Duration.ofMillis(25), java.time.Duration.ofMillis(5), 0), LbPolicy.LEAST_OUTSTANDING);
-    return new ProxyConfig(ServerConfig.defaults(), List.of(route.withModels(List.of(DEMO_MODEL))));
+    return new ProxyConfig(ServerConfig.defaults(), List.of(route.withModels(List.of(DEMO_MODEL))))
+        .withAccess(demoAuth(), demoQuota());
+  }
+
+  /**
+   * The demo's access rules: callers without a key are served by a generous anonymous tier, and
+   * {@value #DEMO_KEY} (given in the plaintext development form) is held to
+   * {@value #DEMO_KEY_REQUESTS_PER_MINUTE} requests per minute.
+   */
+  static AuthConfig demoAuth() {
+    return new AuthConfig(AuthConfig.DEFAULT_HEADER,
+        List.of(ApiKeyConfig.plaintextDevOnly("demo", DEMO_KEY, "demo", List.of())), "free");
+  }
+
+  static QuotaConfig demoQuota() {
+    Duration minute = Duration.ofMinutes(1);
+    return new QuotaConfig(QuotaStoreType.MEMORY, QuotaConfig.defaults().redis(), List.of(
+        new TierConfig("free", new QuotaLimits(minute, 600, 1_000_000, 64)),
+        new TierConfig("demo", new QuotaLimits(minute, DEMO_KEY_REQUESTS_PER_MINUTE, 0, 4))));
   }
 
   public ProxyConfig withServer(ServerConfig server) {
-    return new ProxyConfig(server, routes, cache);
+    return new ProxyConfig(server, routes, cache, auth, quota);
   }
 
   public ProxyConfig withRoutes(List<RouteConfig> routes) {
-    return new ProxyConfig(server, routes, cache);
+    return new ProxyConfig(server, routes, cache, auth, quota);
   }
 
   public ProxyConfig withCache(CacheConfig cache) {
-    return new ProxyConfig(server, routes, cache);
+    return new ProxyConfig(server, routes, cache, auth, quota);
+  }
+
+  /** This config with other API keys ({@code null}: none required) and quotas. */
+  public ProxyConfig withAccess(AuthConfig auth, QuotaConfig quota) {
+    return new ProxyConfig(server, routes, cache, auth, quota);
   }
 
   static ProxyConfig from(ConfigNode root) {
@@ -57,8 +99,35 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
         throw ConfigException.invalid("cache.routes." + route, route, "the name of a route in routes");
       }
     }
+    AuthConfig auth = root.has("auth") ? AuthConfig.from(root.child("auth")) : null;
+    QuotaConfig quota = QuotaConfig.from(root.child("quota"));
     root.rejectUnknownKeys();
-    return new ProxyConfig(server, routes, cache);
+    return new ProxyConfig(server, routes, cache, auth, quota);
+  }
+
+  private static void validateTiers(AuthConfig auth, QuotaConfig quota) {
+    if (auth == null) {
+      if (!quota.tiers().isEmpty()) {
+        throw ConfigException.invalid("quota.tiers", tierNames(quota).toString(),
+            "an auth section whose keys or anonymous_tier use them; without auth nobody is limited");
+      }
+      return;
+    }
+    if (auth.anonymousTier() != null && quota.tier(auth.anonymousTier()).isEmpty()) {
+      throw ConfigException.invalid("auth.anonymous_tier", auth.anonymousTier(),
+          "a tier defined under quota.tiers " + tierNames(quota));
+    }
+    for (int i = 0; i < auth.keys().size(); i++) {
+      String tier = auth.keys().get(i).tier();
+      if (tier != null && quota.tier(tier).isEmpty()) {
+        throw ConfigException.invalid("auth.keys[" + i + "].tier", tier,
+            "a tier defined under quota.tiers " + tierNames(quota));
+      }
+    }
+  }
+
+  private static List<String> tierNames(QuotaConfig quota) {
+    return quota.tiers().stream().map(TierConfig::name).toList();
   }
 
   private static void validateRoutes(List<RouteConfig> routes) {

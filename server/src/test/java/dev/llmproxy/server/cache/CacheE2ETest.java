@@ -52,7 +52,7 @@ class CacheE2ETest {
     upstream = SimulatedBackend.start("127.0.0.1", 0, sim.apply(SimulatedBackendConfig.defaults("sim-0")));
     ProxyConfig config = new ProxyConfig(ServerConfig.defaults().withAddress("127.0.0.1", 0),
         List.of(RouteConfig.forUpstreams(List.of(new UpstreamEndpoint("sim-0", upstream.address())),
-            LbPolicy.ROUND_ROBIN)), CacheConfig.defaults());
+            LbPolicy.ROUND_ROBIN))).withCache(CacheConfig.defaults());
     proxy = ProxyServer.start(config, new SimpleMeterRegistry());
     channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext().build();
     client = new CacheClient(channel);

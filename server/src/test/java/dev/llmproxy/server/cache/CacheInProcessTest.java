@@ -85,7 +85,7 @@ class CacheInProcessTest {
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name).directExecutor()
         .addService(ServerInterceptors.intercept(
-            ProxyServer.proxyService(routes, ServerConfig.defaults(), cache, meters), KEY_ID))
+            ProxyServer.proxyService(routes, ServerConfig.defaults(), cache, null, meters), KEY_ID))
         .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     client = new CacheClient(channel);

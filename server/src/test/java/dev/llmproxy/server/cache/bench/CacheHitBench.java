@@ -67,7 +67,7 @@ public final class CacheHitBench {
         .withTimeToFirstToken(Duration.ofMillis(ttftMs)).withInterTokenLatency(Duration.ofMillis(itlMs)));
     ProxyConfig config = new ProxyConfig(ServerConfig.defaults().withAddress("127.0.0.1", 0),
         List.of(RouteConfig.forUpstreams(List.of(new UpstreamEndpoint("bench-sim", sim.address())),
-            LbPolicy.ROUND_ROBIN)), CacheConfig.defaults());
+            LbPolicy.ROUND_ROBIN))).withCache(CacheConfig.defaults());
     ProxyServer proxy = ProxyServer.start(config, new SimpleMeterRegistry());
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext()
         .directExecutor().build();
