@@ -3,6 +3,8 @@ package dev.llmproxy.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.llmproxy.server.config.ServerConfig;
+import dev.llmproxy.server.config.StallTimeouts;
 import dev.llmproxy.sim.Faults;
 import dev.llmproxy.v1.CompletionRequest;
 import java.time.Duration;
@@ -41,7 +43,10 @@ class KeepAliveE2ETest {
 
   @Test
   void theProxyAcceptsKeepalivePingsEveryTenSecondsOnAQuietStream() throws Exception {
-    try (ProxyHarness proxy = ProxyHarness.start(1, c -> c.withFaults(Faults.none().withStallAfterTokens(1)));
+    // Stall detection is off for this route: the quiet stream is the point, not a fault.
+    try (ProxyHarness proxy = ProxyHarness.start(1, c -> c.withFaults(Faults.none().withStallAfterTokens(1)),
+            ServerConfig.defaults().withAddress("127.0.0.1", 0),
+            r -> r.withResilience(r.resilience().withTimeouts(StallTimeouts.off())));
         LlmProxyClient client = proxy.client()
             .keepAlive(Duration.ofSeconds(10), Duration.ofSeconds(5))
             .defaultDeadline(Duration.ofSeconds(80))

@@ -39,6 +39,11 @@ final class ProxyHarness implements AutoCloseable {
 
   static ProxyHarness start(int count, UnaryOperator<SimulatedBackendConfig> sim, ServerConfig listener)
       throws IOException {
+    return start(count, sim, listener, r -> r);
+  }
+
+  static ProxyHarness start(int count, UnaryOperator<SimulatedBackendConfig> sim, ServerConfig listener,
+      UnaryOperator<RouteConfig> routeOp) throws IOException {
     List<SimulatedBackend> sims = new ArrayList<>();
     List<UpstreamEndpoint> endpoints = new ArrayList<>();
     try {
@@ -48,7 +53,8 @@ final class ProxyHarness implements AutoCloseable {
         sims.add(backend);
         endpoints.add(new UpstreamEndpoint(backend.name(), backend.address()));
       }
-      RouteConfig route = RouteConfig.forUpstreams(endpoints, LbPolicy.ROUND_ROBIN).withModels(List.of(MODEL));
+      RouteConfig route = routeOp.apply(
+          RouteConfig.forUpstreams(endpoints, LbPolicy.ROUND_ROBIN).withModels(List.of(MODEL)));
       return new ProxyHarness(sims, ProxyServer.start(new ProxyConfig(listener, List.of(route))));
     } catch (IOException | RuntimeException e) {
       sims.forEach(SimulatedBackend::close);
