@@ -7,13 +7,19 @@ import java.util.Map;
 import java.util.Set;
 
 /** The whole proxy configuration: immutable, validated as a whole when built. */
-public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
+public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, ObservabilityConfig observability) {
   /** The model name the demo's route serves (as does an empty model). */
   public static final String DEMO_MODEL = "sim";
 
   public ProxyConfig {
     routes = List.copyOf(routes);
     validateRoutes(routes);
+    java.util.Objects.requireNonNull(observability, "observability");
+  }
+
+  /** A config with observability off (no metrics port, no access log, no channelz). */
+  public ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
+    this(server, routes, ObservabilityConfig.defaults());
   }
 
   /**
@@ -27,11 +33,15 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
   }
 
   public ProxyConfig withServer(ServerConfig server) {
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, observability);
   }
 
   public ProxyConfig withRoutes(List<RouteConfig> routes) {
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, observability);
+  }
+
+  public ProxyConfig withObservability(ObservabilityConfig observability) {
+    return new ProxyConfig(server, routes, observability);
   }
 
   static ProxyConfig from(ConfigNode root) {
@@ -40,8 +50,9 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
     if (routes.isEmpty()) {
       throw ConfigException.invalid("routes", null, "at least one route");
     }
+    ObservabilityConfig observability = ObservabilityConfig.from(root.child("observability"));
     root.rejectUnknownKeys();
-    return new ProxyConfig(server, routes);
+    return new ProxyConfig(server, routes, observability);
   }
 
   private static void validateRoutes(List<RouteConfig> routes) {

@@ -5,6 +5,7 @@ import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.TlsClientConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
 import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
@@ -23,10 +24,17 @@ import java.util.Map;
  */
 public final class UpstreamChannelFactory {
   private final int maxMessageBytes;
+  private final List<ClientInterceptor> interceptors;
 
   /** @param maxMessageBytes the largest upstream message accepted (a long completion) */
   public UpstreamChannelFactory(int maxMessageBytes) {
+    this(maxMessageBytes, List.of());
+  }
+
+  /** @param interceptors run on every call of every channel built here (e.g. upstream metrics) */
+  public UpstreamChannelFactory(int maxMessageBytes, List<ClientInterceptor> interceptors) {
     this.maxMessageBytes = maxMessageBytes;
+    this.interceptors = List.copyOf(interceptors);
   }
 
   /** A route over {@code upstreams} (ignored when the route names a {@code dns:///} target). */
@@ -40,6 +48,9 @@ public final class UpstreamChannelFactory {
         // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
         .flowControlWindow(config.flowControlWindow())
         .userAgent("llmproxy");
+    if (!interceptors.isEmpty()) {
+      builder.intercept(interceptors);
+    }
     if (config.tls() != null && config.tls().authority() != null) {
       builder.overrideAuthority(config.tls().authority());
     }
