@@ -27,6 +27,7 @@ final class LatencyChart {
   private static final int RIGHT = 30;
   private static final int TOP = 60;
   private static final int BOTTOM = 70;
+  private static final double FLOOR_MS = 0.001;
 
   /** A point: load on x, p50 and p99 latency in milliseconds. */
   record Point(double x, double p50, double p99) {}
@@ -42,9 +43,11 @@ final class LatencyChart {
     this.yLabel = yLabel;
   }
 
+  /** Adds a point; latencies below 1 microsecond (back-to-back tokens) are drawn at 1 microsecond. */
   void add(String target, double x, double p50, double p99) {
-    if (Double.isFinite(x) && p50 > 0 && p99 > 0) {
-      series.computeIfAbsent(target, k -> new ArrayList<>()).add(new Point(x, p50, p99));
+    if (Double.isFinite(x) && Double.isFinite(p50) && Double.isFinite(p99)) {
+      series.computeIfAbsent(target, k -> new ArrayList<>())
+          .add(new Point(x, Math.max(p50, FLOOR_MS), Math.max(p99, FLOOR_MS)));
     }
   }
 
