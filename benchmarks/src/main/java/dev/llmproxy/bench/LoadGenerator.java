@@ -85,6 +85,7 @@ final class LoadGenerator {
     final LongAdder finishedAll = new LongAdder();
     final AtomicLong issued = new AtomicLong();
     final AtomicLong inFlight = new AtomicLong();
+    final AtomicLong maxInFlight = new AtomicLong();
     final AtomicLong lastRecordedEnd = new AtomicLong();
     final AtomicLong next = new AtomicLong();
     final ScheduledExecutorService retryLater = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -141,7 +142,7 @@ final class LoadGenerator {
       Map<String, Long> errorCounts = new java.util.TreeMap<>();
       errors.forEach((k, v) -> errorCounts.put(k, v.sum()));
       return new LoadResult(spec, seconds, ok.sum(), errorCounts, tokens.sum(), latency.copy(), ttft.copy(),
-          itl.copy());
+          itl.copy(), maxInFlight.get());
     }
 
     private boolean allIssued() {
@@ -181,7 +182,7 @@ final class LoadGenerator {
       } else if (spec.totalCalls() == 0) {
         issued.incrementAndGet();
       }
-      inFlight.incrementAndGet();
+      maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
       LlmProxyGrpc.LlmProxyStub stub = stubs[(int) (next.getAndIncrement() % stubs.length)]
           .withDeadlineAfter(spec.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
       boolean measured = dueNanos >= measureStart;

@@ -10,7 +10,7 @@ import org.HdrHistogram.Histogram;
  * stream, {@code ttft} the time to its first chunk and {@code itl} the gaps between chunks.
  */
 record LoadResult(LoadSpec spec, double seconds, long ok, Map<String, Long> errors, long tokens,
-    Histogram latencyMicros, Histogram ttftMicros, Histogram itlMicros) {
+    Histogram latencyMicros, Histogram ttftMicros, Histogram itlMicros, long maxInFlight) {
 
   double throughput() {
     return seconds > 0 ? ok / seconds : 0;
@@ -53,6 +53,7 @@ record LoadResult(LoadSpec spec, double seconds, long ok, Map<String, Long> erro
     m.put("max_tokens", spec.maxTokens());
     m.put("connections_per_target", spec.connections());
     m.put("measured_s", seconds);
+    m.put("max_in_flight", maxInFlight);
     m.put("ok", ok);
     m.put("errors_by_status", new TreeMap<>(errors));
     m.put("throughput_per_s", throughput());
