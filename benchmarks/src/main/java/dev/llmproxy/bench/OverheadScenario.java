@@ -1,5 +1,7 @@
 package dev.llmproxy.bench;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,14 +40,19 @@ final class OverheadScenario implements Scenario {
     int sims = o.integer("sims", 2);
     String lb = o.string("lb", "round_robin");
     int connections = o.integer("connections", 2);
+    String observability = o.string("observability", "off");
     o.rejectUnknown();
 
     LatencyChart chart = new LatencyChart("llmproxy overhead: " + (stream ? "StreamComplete" : "Complete")
         + ", " + maxTokens + " tokens, closed loop", "throughput (calls/s)", "latency (ms, log scale)");
     List<Object> rows = new ArrayList<>();
-    try (Topology t = Topology.start(ctx.serverJar(), sims, List.of(), ScenarioContext.SIM_JVM,
-        List.of("--host", "127.0.0.1", "--port", "0", "--upstreams", "{UPSTREAMS}", "--lb", lb),
-        ScenarioContext.PROXY_JVM)) {
+    try (Topology t = Topology.startSims(ctx.serverJar(), sims, List.of(), ScenarioContext.SIM_JVM)) {
+      Path config = ProxyConfigFile.write(t.simAddresses(), lb, observability);
+      try {
+        t.startProxy(ctx.serverJar(), List.of("--config", config.toString()), ScenarioContext.PROXY_JVM);
+      } finally {
+        Files.deleteIfExists(config);
+      }
       for (double concurrency : steps) {
         LoadSpec direct = new LoadSpec(t.simAddresses(), stream, false, concurrency, warmup, duration, 0,
             maxTokens, "bench-model", connections, Map.of(), ScenarioContext.CALL_TIMEOUT);
@@ -72,6 +79,7 @@ final class OverheadScenario implements Scenario {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("rpc", stream ? "StreamComplete" : "Complete");
     out.put("lb", lb);
+    out.put("proxy_observability", observability);
     out.put("sims", sims);
     out.put("steps", rows);
     return out;

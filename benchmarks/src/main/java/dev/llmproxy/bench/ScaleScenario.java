@@ -47,7 +47,8 @@ final class ScaleScenario implements Scenario {
 
     Path config = Files.createTempFile("llmproxy-bench-scale-", ".yaml");
     try (Topology t = Topology.startSims(ctx.serverJar(), sims, List.of("--itl", itl), ScenarioContext.SIM_JVM)) {
-      Files.writeString(config, proxyConfig(t.simAddresses()));
+      Files.copy(ProxyConfigFile.write(t.simAddresses(), "least_outstanding", "metrics"), config,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       t.startProxy(ctx.serverJar(), List.of("--config", config.toString()), ScenarioContext.PROXY_JVM);
       String metricsUrl = metricsUrl(t.proxy().log());
       Map<String, Double> idle = memory(metricsUrl);
@@ -101,24 +102,6 @@ final class ScaleScenario implements Scenario {
     } finally {
       Files.deleteIfExists(config);
     }
-  }
-
-  private static String proxyConfig(List<String> upstreams) {
-    StringBuilder yaml = new StringBuilder("""
-        server: {host: 127.0.0.1, port: 0}
-        observability:
-          metrics: {host: 127.0.0.1, port: 0}
-        routes:
-          - name: scale
-            models: ["*"]
-            default: true
-            lb: least_outstanding
-            upstreams:
-        """);
-    for (String u : upstreams) {
-      yaml.append("      - \"").append(u).append("\"\n");
-    }
-    return yaml.toString();
   }
 
   private static String metricsUrl(Path proxyLog) throws IOException {
