@@ -113,8 +113,10 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       if (stats.cache == null) {
         stats.cache = trailers.get(CACHE_HEADER); // a trailers-only answer carries it here
       }
-      super.close(status, trailers);
+      // Recorded first, so a call is in the metrics and the access log by the time its client sees
+      // it end.
       record(status.getCode());
+      super.close(status, trailers);
     }
 
     void cancelled() {
