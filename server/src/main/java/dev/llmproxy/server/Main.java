@@ -83,6 +83,10 @@ public final class Main {
     for (var route : proxy.config().routes()) {
       out.println("  route " + route.name() + ": models " + route.models() + ", lb " + route.lb().policyName());
     }
+    if (proxy.metricsPort() > 0) {
+      out.println("  metrics: http://" + proxy.config().observability().metrics().host() + ":"
+          + proxy.metricsPort() + "/metrics");
+    }
     out.println("Try it:");
     out.println("  grpcurl " + tls + address + " list");
     out.println("  grpcurl " + tls + "-d '{\"prompt\": \"Hello, proxy\", \"max_tokens\": 24}' "

@@ -8,6 +8,7 @@ import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.config.ServerResilience;
 import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.observability.Observability;
 import dev.llmproxy.server.quota.AccessControl;
 import dev.llmproxy.server.quota.QuotaConfig;
 import dev.llmproxy.server.quota.QuotaStore;
@@ -26,7 +27,6 @@ import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.InsecureServerCredentials;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
@@ -39,6 +39,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.grpc.services.AdminInterface;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -64,11 +65,12 @@ public final class ProxyServer implements AutoCloseable {
   private final QuotaStore quotaStore;
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
+  private final Observability observability;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
       EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
-      DrainingServerInterceptor drain) {
+      DrainingServerInterceptor drain, Observability observability) {
     this.config = config;
     this.server = server;
     this.routes = routes;
@@ -77,11 +79,12 @@ public final class ProxyServer implements AutoCloseable {
     this.quotaStore = quotaStore;
     this.timers = timers;
     this.drain = drain;
+    this.observability = observability;
   }
 
   /** Builds and starts the proxy; on failure everything already started is stopped again. */
   public static ProxyServer start(ProxyConfig config) throws IOException {
-    return start(config, new SimpleMeterRegistry());
+    return start(config, Observability.registryFor(config.observability()));
   }
 
   /**
@@ -94,13 +97,18 @@ public final class ProxyServer implements AutoCloseable {
     ScheduledExecutorService timers = timers();
     RouteTable routes = null;
     QuotaStore quotaStore = null;
+    Observability observability = null;
     try {
-      UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters);
+      observability = Observability.start(config.observability(), meters, System.out);
+      meters = observability.registry();
+      UpstreamChannelFactory channels =
+          new UpstreamChannelFactory(64 << 20, meters, observability.upstreamInterceptors());
       List<Route> built = new ArrayList<>();
       for (RouteConfig rc : config.routes()) {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
             ? embedded.start(rc.name(), rc.simulated()) : rc.upstreams();
         built.add(channels.create(rc, upstreams));
+        observability.watchUpstreamHealth(rc, upstreams, channels);
       }
       routes = new RouteTable(built);
       quotaStore = config.auth() == null ? null : openQuotaStore(config.quota(), meters);
@@ -113,17 +121,21 @@ public final class ProxyServer implements AutoCloseable {
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
-          .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain))
+          .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain,
+              observability.serverInterceptor()))
           .addService(health.getHealthService());
       connectionSettings(builder, sc.resilience());
       if (sc.reflection()) {
         builder.addService(ProtoReflectionServiceV1.newInstance());
         builder.addService(ProtoReflectionService.newInstance());
       }
+      if (config.observability().channelz()) {
+        builder.addServices(AdminInterface.getStandardServices());
+      }
       Server server = builder.build().start();
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain);
+      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain, observability);
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
@@ -133,6 +145,9 @@ public final class ProxyServer implements AutoCloseable {
       }
       embedded.close();
       timers.shutdownNow();
+      if (observability != null) {
+        observability.close();
+      }
       throw e;
     }
   }
@@ -150,15 +165,28 @@ public final class ProxyServer implements AutoCloseable {
    */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
       AccessControl access, MeterRegistry meters) {
-    return proxyService(routes, sc, cache, access, meters, timers(), new DrainingServerInterceptor());
+    return proxyService(routes, sc, cache, access, meters, timers(), new DrainingServerInterceptor(), null);
+  }
+
+  /**
+   * The {@code LlmProxy} service with routing only, and {@code observing} (metrics, access log)
+   * outermost so that it sees every call, rejected ones included. For tests.
+   */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, MeterRegistry meters,
+      ServerInterceptor observing) {
+    return proxyService(routes, sc, CacheConfig.disabled(), null, meters, timers(), new DrainingServerInterceptor(),
+        observing);
   }
 
   /**
    * The {@code LlmProxy} service with its interceptors, in the one place their order is declared,
    * with the relays' timer thread and the drain gate that counts its calls given.
+   *
+   * @param observing records every call (metrics, access log); {@code null}: none
    */
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
-      AccessControl access, MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain) {
+      AccessControl access, MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain,
+      ServerInterceptor observing) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, shedder, meters);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
@@ -167,6 +195,9 @@ public final class ProxyServer implements AutoCloseable {
     // service (load shedding, then the relay). interceptForward() runs them in the listed order.
     List<ServerInterceptor> chain = new ArrayList<>();
     chain.add(drain);
+    if (observing != null) {
+      chain.add(observing);
+    }
     if (access != null) {
       chain.add(access.authentication());
     }
@@ -188,6 +219,11 @@ public final class ProxyServer implements AutoCloseable {
 
   public int port() {
     return ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+  }
+
+  /** The port of the Prometheus endpoint, or -1 when metrics are off. */
+  public int metricsPort() {
+    return observability.metricsPort();
   }
 
   public ProxyConfig config() {
@@ -247,6 +283,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     embedded.close();
     timers.shutdownNow();
+    observability.close();
   }
 
   /** Keepalive and connection age toward clients. */

@@ -201,7 +201,7 @@ class ResilienceE2ETest {
       }
       // Two faults in a row eject it: it saw two calls (or three, if one was in flight), not ten.
       assertThat(broken.recorder().started()).isBetween(2, 3);
-      assertThat(count(f, "llmproxy.upstream.ejections", "route", "default")).isEqualTo(1);
+      assertThat(count(f, "llmproxy.upstream.outlier.ejections", "route", "default")).isEqualTo(1);
       assertThat(f.meters.get("llmproxy.upstream.ejected").tag("route", "default").gauge().value()).isEqualTo(1);
 
       broken.setFaults(Faults.none());
@@ -253,7 +253,7 @@ class ResilienceE2ETest {
       for (int i = 0; i < 20; i++) {
         assertThat(f.blocking().complete(prompt("call " + i, 2)).getUsage().getCompletionTokens()).isEqualTo(2);
       }
-      assertThat(count(f, "llmproxy.upstream.ejections", "route", "default")).isZero();
+      assertThat(count(f, "llmproxy.upstream.outlier.ejections", "route", "default")).isZero();
       assertThat(count(f, "llmproxy.upstream.outcomes", "route", "default", "outcome", "busy"))
           .isEqualTo(busy.recorder().started()).isPositive();
       // Busy, not broken: once it has room it gets calls again within its short avoidance.
@@ -295,7 +295,7 @@ class ResilienceE2ETest {
       assertThat(eventually(Duration.ofSeconds(2),
           () -> count(f, "llmproxy.upstream.outcomes", "route", "default", "outcome", "not_counted") == 20)).isTrue();
       assertThat(count(f, "llmproxy.upstream.outcomes", "route", "default", "outcome", "fault")).isZero();
-      assertThat(count(f, "llmproxy.upstream.ejections", "route", "default")).isZero();
+      assertThat(count(f, "llmproxy.upstream.outlier.ejections", "route", "default")).isZero();
       assertThat(f.upstreams).allSatisfy(s -> assertThat(s.recorder().cancelled()).isPositive());
     }
   }

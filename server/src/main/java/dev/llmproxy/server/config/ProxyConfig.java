@@ -20,9 +20,10 @@ import java.util.Set;
  * @param cache the response cache
  * @param auth API keys and anonymous access; {@code null}: no key is required and nobody is limited
  * @param quota where quotas are counted and the tiers keys refer to
+ * @param observability metrics endpoint, access log and channelz
  */
 public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheConfig cache, AuthConfig auth,
-    QuotaConfig quota) {
+    QuotaConfig quota, ObservabilityConfig observability) {
   /** The model name the demo's route serves (as does an empty model). */
   public static final String DEMO_MODEL = "sim";
   /** The demo's API key, limited to {@link #DEMO_KEY_REQUESTS_PER_MINUTE}. */
@@ -34,12 +35,16 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
     validateRoutes(routes);
     Objects.requireNonNull(cache, "cache");
     Objects.requireNonNull(quota, "quota");
+    Objects.requireNonNull(observability, "observability");
     validateTiers(auth, quota);
   }
 
-  /** No cache section and no API keys: the default cache; every caller anonymous and unlimited. */
+  /**
+   * Only a listener and routes: the default cache; no API keys (every caller anonymous and
+   * unlimited); observability off (no metrics port, no access log, no channelz).
+   */
   public ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
-    this(server, routes, CacheConfig.defaults(), null, QuotaConfig.defaults());
+    this(server, routes, CacheConfig.defaults(), null, QuotaConfig.defaults(), ObservabilityConfig.defaults());
   }
 
   /**
@@ -71,20 +76,24 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
   }
 
   public ProxyConfig withServer(ServerConfig server) {
-    return new ProxyConfig(server, routes, cache, auth, quota);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability);
   }
 
   public ProxyConfig withRoutes(List<RouteConfig> routes) {
-    return new ProxyConfig(server, routes, cache, auth, quota);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability);
   }
 
   public ProxyConfig withCache(CacheConfig cache) {
-    return new ProxyConfig(server, routes, cache, auth, quota);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability);
   }
 
   /** This config with other API keys ({@code null}: none required) and quotas. */
   public ProxyConfig withAccess(AuthConfig auth, QuotaConfig quota) {
-    return new ProxyConfig(server, routes, cache, auth, quota);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability);
+  }
+
+  public ProxyConfig withObservability(ObservabilityConfig observability) {
+    return new ProxyConfig(server, routes, cache, auth, quota, observability);
   }
 
   static ProxyConfig from(ConfigNode root) {
@@ -101,8 +110,9 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
     }
     AuthConfig auth = root.has("auth") ? AuthConfig.from(root.child("auth")) : null;
     QuotaConfig quota = QuotaConfig.from(root.child("quota"));
+    ObservabilityConfig observability = ObservabilityConfig.from(root.child("observability"));
     root.rejectUnknownKeys();
-    return new ProxyConfig(server, routes, cache, auth, quota);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability);
   }
 
   private static void validateTiers(AuthConfig auth, QuotaConfig quota) {

@@ -6,6 +6,7 @@ import dev.llmproxy.server.config.TlsClientConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
 import dev.llmproxy.server.config.UpstreamKeepalive;
 import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
@@ -30,19 +31,22 @@ import java.util.concurrent.TimeUnit;
 public final class UpstreamChannelFactory {
   private final int maxMessageBytes;
   private final MeterRegistry meters;
+  private final List<ClientInterceptor> interceptors;
 
   /** @param maxMessageBytes the largest upstream message accepted (a long completion) */
   public UpstreamChannelFactory(int maxMessageBytes) {
-    this(maxMessageBytes, new SimpleMeterRegistry());
+    this(maxMessageBytes, new SimpleMeterRegistry(), List.of());
   }
 
   /**
    * @param meters where each route's {@code llmproxy.upstream.ejected} (upstreams ejected now) and
-   *     {@code llmproxy.upstream.ejections} (ejections so far) are registered
+   *     {@code llmproxy.upstream.outlier.ejections} (ejections so far) are registered
+   * @param interceptors run on every call of every channel built here (e.g. upstream metrics)
    */
-  public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters) {
+  public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors) {
     this.maxMessageBytes = maxMessageBytes;
     this.meters = meters;
+    this.interceptors = List.copyOf(interceptors);
   }
 
   /** A route over {@code upstreams} (ignored when the route names a {@code dns:///} target). */
@@ -56,6 +60,9 @@ public final class UpstreamChannelFactory {
         // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
         .flowControlWindow(config.flowControlWindow())
         .userAgent("llmproxy");
+    if (!interceptors.isEmpty()) {
+      builder.intercept(interceptors);
+    }
     if (config.tls() != null && config.tls().authority() != null) {
       builder.overrideAuthority(config.tls().authority());
     }
@@ -74,7 +81,7 @@ public final class UpstreamChannelFactory {
         : OutlierDetector.NONE;
     Gauge.builder("llmproxy.upstream.ejected", outliers, OutlierDetector::ejectedCount)
         .description("upstreams ejected now").tag("route", config.name()).register(meters);
-    FunctionCounter.builder("llmproxy.upstream.ejections", outliers, OutlierDetector::ejections)
+    FunctionCounter.builder("llmproxy.upstream.outlier.ejections", outliers, OutlierDetector::ejections)
         .description("upstream ejections").tag("route", config.name()).register(meters);
     return new Route(config, builder.build(), names, outliers);
   }

@@ -64,7 +64,8 @@ class ResilienceInProcessTest {
     routes = new RouteTable(List.of(new UpstreamChannelFactory(4 << 20).create(route, route.upstreams())));
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), CacheConfig.disabled(), null, new SimpleMeterRegistry(), timers, drain))
+        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), CacheConfig.disabled(), null, new SimpleMeterRegistry(), timers, drain,
+            null))
         .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     LlmProxyGrpc.LlmProxyBlockingStub stub = LlmProxyGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
@@ -187,7 +188,8 @@ class ResilienceInProcessTest {
     routes = new RouteTable(List.of(new Route(config, recording, Map.of())));
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), CacheConfig.disabled(), null, new SimpleMeterRegistry(), timers, drain))
+        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), CacheConfig.disabled(), null, new SimpleMeterRegistry(), timers, drain,
+            null))
         .build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
 

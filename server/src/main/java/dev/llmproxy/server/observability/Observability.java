@@ -1,0 +1,167 @@
+package dev.llmproxy.server.observability;
+
+import dev.llmproxy.server.config.ObservabilityConfig;
+import dev.llmproxy.server.config.RouteConfig;
+import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.upstream.UpstreamChannelFactory;
+import io.grpc.ClientInterceptor;
+import io.grpc.ServerInterceptor;
+import io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The observability parts the config asks for, built together and closed together: the Prometheus
+ * endpoint with JVM metrics, the call observer (metrics, access log) for the outermost interceptor,
+ * the upstream stream tracer for the upstream channels, and the upstream health watcher. With
+ * everything off it builds nothing and adds no interceptor.
+ */
+public final class Observability implements AutoCloseable {
+  private static final int ACCESS_LOG_QUEUE = 8192;
+
+  private final MeterRegistry registry;
+  private final PrometheusHttpServer http;
+  private final AccessLog accessLog;
+  private final JvmGcMetrics gcMetrics;
+  private final ServerInterceptor serverInterceptor;
+  private final List<ClientInterceptor> upstreamInterceptors;
+  private UpstreamHealthWatcher healthWatcher;
+
+  private Observability(MeterRegistry registry, PrometheusHttpServer http, AccessLog accessLog,
+      JvmGcMetrics gcMetrics, ServerInterceptor serverInterceptor, List<ClientInterceptor> upstreamInterceptors) {
+    this.registry = registry;
+    this.http = http;
+    this.accessLog = accessLog;
+    this.gcMetrics = gcMetrics;
+    this.serverInterceptor = serverInterceptor;
+    this.upstreamInterceptors = upstreamInterceptors;
+  }
+
+  /** The registry a proxy with this config should record into: Prometheus when it is scraped. */
+  public static MeterRegistry registryFor(ObservabilityConfig config) {
+    return config.metrics().enabled()
+        ? new PrometheusMeterRegistry(PrometheusConfig.DEFAULT) : new SimpleMeterRegistry();
+  }
+
+  /**
+   * Starts what {@code config} enables.
+   *
+   * @param meters where the proxy records; when metrics are served and this is not a Prometheus
+   *     registry, a Prometheus registry is added beside it
+   * @param accessLogOut where access-log lines go (standard output at the wiring point)
+   * @throws IOException if the metrics port cannot be bound
+   */
+  public static Observability start(ObservabilityConfig config, MeterRegistry meters, OutputStream accessLogOut)
+      throws IOException {
+    MeterRegistry registry = meters;
+    PrometheusHttpServer http = null;
+    JvmGcMetrics gc = null;
+    List<CallObserver> observers = new ArrayList<>();
+    List<ClientInterceptor> upstream = new ArrayList<>();
+    if (config.metrics().enabled()) {
+      PrometheusMeterRegistry prometheus;
+      if (meters instanceof PrometheusMeterRegistry p) {
+        prometheus = p;
+      } else {
+        prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry = new CompositeMeterRegistry(io.micrometer.core.instrument.Clock.SYSTEM, List.of(meters, prometheus));
+      }
+      gc = bindJvmMetrics(prometheus);
+      http = PrometheusHttpServer.start(config.metrics().host(), config.metrics().port(), prometheus);
+      observers.add(new CallMetrics(registry));
+      upstream.add(new UpstreamCallsClientInterceptor(registry));
+    }
+    AccessLog accessLog = null;
+    if (config.accessLog()) {
+      accessLog = new AccessLog(accessLogOut, ACCESS_LOG_QUEUE, Clock.systemUTC(), registry);
+      observers.add(accessLog);
+    }
+    ServerInterceptor interceptor = observers.isEmpty() ? null : new CallObservingServerInterceptor(observers);
+    return new Observability(registry, http, accessLog, gc, interceptor, List.copyOf(upstream));
+  }
+
+  private static JvmGcMetrics bindJvmMetrics(MeterRegistry registry) {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new JvmInfoMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+    // gRPC's Netty allocates direct buffers outside the JVM's own accounting when it can; this is
+    // its counter (-1 when Netty leaves direct memory to the JVM, which jvm.buffer.memory covers).
+    Gauge.builder("llmproxy.netty.direct.memory.used", PlatformDependent::usedDirectMemory)
+        .description("Direct memory held by gRPC's Netty allocator, in bytes (-1: not tracked by Netty)")
+        .baseUnit("bytes")
+        .register(registry);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+    return gc;
+  }
+
+  /** The registry everything records into (the given one, or it and Prometheus together). */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** The outermost interceptor of the proxy service; null when nothing observes calls. */
+  public ServerInterceptor serverInterceptor() {
+    return serverInterceptor;
+  }
+
+  /** Interceptors for every upstream channel (empty without metrics). */
+  public List<ClientInterceptor> upstreamInterceptors() {
+    return upstreamInterceptors;
+  }
+
+  /** Publishes the health of a route's static upstreams (nothing without metrics). */
+  public synchronized void watchUpstreamHealth(RouteConfig route, List<UpstreamEndpoint> upstreams,
+      UpstreamChannelFactory channels) {
+    if (http == null || upstreams.isEmpty()) {
+      return;
+    }
+    if (healthWatcher == null) {
+      healthWatcher = new UpstreamHealthWatcher(registry, channels, Duration.ofSeconds(1));
+    }
+    healthWatcher.watch(route, upstreams);
+  }
+
+  /** The port of the metrics endpoint, or -1 when metrics are off. */
+  public int metricsPort() {
+    return http != null ? http.port() : -1;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (healthWatcher != null) {
+      healthWatcher.close();
+    }
+    if (http != null) {
+      http.close();
+    }
+    if (gcMetrics != null) {
+      gcMetrics.close();
+    }
+    if (accessLog != null) {
+      accessLog.close();
+    }
+  }
+}

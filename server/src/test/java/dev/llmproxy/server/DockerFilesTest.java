@@ -1,0 +1,116 @@
+package dev.llmproxy.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmproxy.server.config.ConfigLoader;
+import dev.llmproxy.server.config.ObservabilityConfig;
+import dev.llmproxy.server.config.ProxyConfig;
+import dev.llmproxy.server.config.RouteConfig;
+import dev.llmproxy.server.config.UpstreamEndpoint;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * What can be checked of {@code docker/} without a Docker engine: the config the compose file
+ * mounts parses and validates, a proxy starts with it, and the files agree with each other.
+ */
+@Timeout(60)
+class DockerFilesTest {
+  private static final Path DOCKER = Path.of("..", "docker");
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> yaml(String file) throws Exception {
+    return (Map<String, Object>) new Yaml().load(Files.readString(DOCKER.resolve(file)));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Map<String, Object>> services() throws Exception {
+    return (Map<String, Map<String, Object>>) yaml("compose.yaml").get("services");
+  }
+
+  @Test
+  void mountedConfigValidatesWithMetricsAccessLogAndChannelzOn() {
+    ProxyConfig config = new ConfigLoader().load(DOCKER.resolve("llmproxy.yaml"));
+
+    assertThat(config.server().host()).isEqualTo("0.0.0.0");
+    assertThat(config.server().port()).isEqualTo(50051);
+    assertThat(config.observability()).isEqualTo(new ObservabilityConfig(
+        new ObservabilityConfig.Metrics(true, "0.0.0.0", 9464), true, true));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void composeRunsTheProxyOverThreeSimulatedUpstreamsRedisAndPrometheus() throws Exception {
+    Map<String, Map<String, Object>> services = services();
+    assertThat(services).containsOnlyKeys("llmproxy", "sim-1", "sim-2", "sim-3", "redis", "prometheus");
+    assertThat((List<String>) services.get("llmproxy").get("volumes"))
+        .contains("./llmproxy.yaml:/etc/llmproxy/llmproxy.yaml:ro");
+    assertThat((List<String>) services.get("llmproxy").get("command"))
+        .containsExactly("--config", "/etc/llmproxy/llmproxy.yaml");
+
+    // Every upstream of the mounted config is a sim service listening on that port.
+    RouteConfig route = new ConfigLoader().load(DOCKER.resolve("llmproxy.yaml")).routes().get(0);
+    assertThat(route.upstreams()).hasSize(3);
+    for (UpstreamEndpoint upstream : route.upstreams()) {
+      String service = upstream.address().substring(0, upstream.address().indexOf(':'));
+      String port = upstream.address().substring(upstream.address().indexOf(':') + 1);
+      List<String> command = (List<String>) services.get(service).get("command");
+      assertThat(command).as(service).startsWith("sim").containsSequence("--host", "0.0.0.0")
+          .containsSequence("--port", port).containsSequence("--name", upstream.name());
+      Map<String, Object> healthcheck = (Map<String, Object>) services.get(service).get("healthcheck");
+      assertThat((List<String>) healthcheck.get("test")).contains(HealthCheck.class.getName(), "127.0.0.1:" + port);
+    }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void prometheusScrapesTheMetricsPortOfTheMountedConfig() throws Exception {
+    Map<String, Object> job = ((List<Map<String, Object>>) yaml("prometheus.yml").get("scrape_configs")).get(0);
+    List<String> targets = (List<String>) ((List<Map<String, Object>>) job.get("static_configs")).get(0).get("targets");
+    int port = new ConfigLoader().load(DOCKER.resolve("llmproxy.yaml")).observability().metrics().port();
+
+    assertThat(job.get("metrics_path")).isEqualTo("/metrics");
+    assertThat(targets).containsExactly("llmproxy:" + port);
+  }
+
+  @Test
+  void dockerfileRunsTheServerJarAsANonRootUserWithTheGrpcHealthCheck() throws Exception {
+    String dockerfile = Files.readString(DOCKER.resolve("Dockerfile"));
+
+    assertThat(dockerfile).contains("FROM eclipse-temurin:17-jdk AS build", "./mvnw -B", "FROM eclipse-temurin:17-jre",
+        "COPY --from=build /src/server/target/llmproxy-server.jar /app/llmproxy-server.jar");
+    assertThat(dockerfile.indexOf("\nUSER llmproxy")).isPositive().isLessThan(dockerfile.indexOf("\nENTRYPOINT"));
+    assertThat(dockerfile).containsPattern("HEALTHCHECK [^\\n]*\\\\\\n\\s+CMD \\[.*\"" + HealthCheck.class.getName()
+        + "\", \"127.0.0.1:50051\"]");
+  }
+
+  @Test
+  void proxyStartsWithTheMountedConfigAndReportsServing() throws Exception {
+    ProxyConfig config = new ConfigLoader().load(DOCKER.resolve("llmproxy.yaml"));
+    // Loopback and free ports instead of the container's fixed ones; the sim-N host names do not
+    // resolve outside compose, which the proxy must survive (it keeps retrying them).
+    config = config.withServer(config.server().withAddress("127.0.0.1", 0))
+        .withObservability(config.observability().withMetrics(new ObservabilityConfig.Metrics(true, "127.0.0.1", 0)));
+    try (ProxyServer proxy = ProxyServer.start(config)) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+      assertThat(HealthCheck.run(new String[] {"127.0.0.1:" + proxy.port()}, print, print)).isZero();
+      HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + proxy.metricsPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(metrics.statusCode()).isEqualTo(200);
+      assertThat(metrics.body()).contains("jvm_memory_used_bytes");
+    }
+  }
+}

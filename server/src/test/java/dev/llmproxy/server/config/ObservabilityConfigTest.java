@@ -1,0 +1,60 @@
+package dev.llmproxy.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class ObservabilityConfigTest {
+  private static final String ROUTES = "routes: [{name: r, default: true, upstreams: [\"127.0.0.1:7001\"]}]\n";
+
+  private static ProxyConfig parse(String yaml) {
+    return new ConfigLoader().parse(ROUTES + yaml);
+  }
+
+  @Test
+  void everythingIsOffWithoutAnObservabilitySection() {
+    ObservabilityConfig o = parse("").observability();
+
+    assertThat(o.metrics().enabled()).isFalse();
+    assertThat(o.accessLog()).isFalse();
+    assertThat(o.channelz()).isFalse();
+  }
+
+  @Test
+  void readsMetricsAccessLogAndChannelz() {
+    ObservabilityConfig o = parse("""
+        observability:
+          metrics: {host: 0.0.0.0, port: 9100}
+          access_log: true
+          channelz: true
+        """).observability();
+
+    assertThat(o.metrics()).isEqualTo(new ObservabilityConfig.Metrics(true, "0.0.0.0", 9100));
+    assertThat(o.accessLog()).isTrue();
+    assertThat(o.channelz()).isTrue();
+  }
+
+  @Test
+  void metricsSectionDefaultsToLoopbackPort9464() {
+    assertThat(parse("observability: {metrics: {}}").observability().metrics())
+        .isEqualTo(new ObservabilityConfig.Metrics(true, "127.0.0.1", 9464));
+  }
+
+  @Test
+  void rejectsAnOutOfRangeMetricsPortNamingTheSetting() {
+    assertThatThrownBy(() -> parse("observability: {metrics: {port: 70000}}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("observability.metrics.port: 70000 (expected: an integer from 0 to 65535)");
+  }
+
+  @Test
+  void rejectsUnknownSettingsInsteadOfIgnoringThem() {
+    assertThatThrownBy(() -> parse("observability: {acess_log: true}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("observability.acess_log: unknown setting");
+    assertThatThrownBy(() -> parse("observability: {metrics: {enabled: yes-please}}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("observability.metrics.enabled: \"yes-please\" (expected: true or false)");
+  }
+}
