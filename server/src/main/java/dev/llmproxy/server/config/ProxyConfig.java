@@ -37,6 +37,10 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
     Objects.requireNonNull(quota, "quota");
     Objects.requireNonNull(observability, "observability");
     validateTiers(auth, quota);
+    if (auth != null && server.forwardHeaders().contains(auth.header())) {
+      throw ConfigException.invalid("server.forward_headers", auth.header(),
+          "no credential header: auth.header carries API keys, which never go upstream");
+    }
   }
 
   /**

@@ -18,6 +18,8 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 50051;
   public static final int DEFAULT_MAX_REQUEST_BYTES = 4 << 20;
+  /** Headers that carry callers' credentials: never forwarded upstream. */
+  static final List<String> CREDENTIAL_HEADERS = List.of("authorization", "x-api-key", "cookie");
   public static final List<String> DEFAULT_FORWARD_HEADERS =
       List.of("x-request-id", "traceparent", "tracestate");
 
@@ -60,10 +62,10 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
 
   private static String headerName(String path, Object value) {
     if (value instanceof String s && s.matches("[a-z0-9][a-z0-9_.-]*") && !s.endsWith("-bin")
-        && !s.startsWith("grpc-")) {
+        && !s.startsWith("grpc-") && !CREDENTIAL_HEADERS.contains(s)) {
       return s;
     }
     throw ConfigException.invalid(path, value,
-        "a lower-case ASCII header name, not grpc-* and not binary (-bin)");
+        "a lower-case ASCII header name, not grpc-*, not binary (-bin), not a credential (API keys never go upstream)");
   }
 }

@@ -1,6 +1,5 @@
 package dev.llmproxy.server.observability;
 
-import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.server.upstream.Route;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
@@ -29,8 +28,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *   <li>{@code llmproxy.upstream.calls} (counter): upstream attempts by final status, including
  *       failures before the first token that never reach a client-visible {@code llmproxy-upstream}.
  * </ul>
- * Installed on every route's channel; it attaches a stream tracer to each call made in a context
- * that carries {@link ProxyContext#ROUTE} (the relay creates every upstream call there) and names
+ * Installed on every route's channel; it attaches a stream tracer to each call whose options carry
+ * {@link Route#CALL_OPTION} (the relay sets it on every upstream call) and names
  * the upstream from the stream's remote address the same way {@code llmproxy-upstream} does.
  */
 public final class UpstreamCallsClientInterceptor implements ClientInterceptor {
@@ -44,7 +43,7 @@ public final class UpstreamCallsClientInterceptor implements ClientInterceptor {
   @Override
   public <ReqT, RespT> ClientCall<ReqT, RespT> interceptCall(MethodDescriptor<ReqT, RespT> method,
       CallOptions callOptions, Channel next) {
-    Route route = ProxyContext.ROUTE.get();
+    Route route = callOptions.getOption(Route.CALL_OPTION);
     if (route == null) {
       return next.newCall(method, callOptions);
     }

@@ -205,7 +205,8 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     attempts++;
     PickFilter filter = failedUpstreams.isEmpty() ? outliers : new AttemptFilter(outliers, failedUpstreams);
     Attempt attempt = new Attempt();
-    CallOptions options = CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory);
+    CallOptions options = CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory)
+        .withOption(Route.CALL_OPTION, route);
     Deadline deadline = context.getDeadline();
     if (deadline != null) {
       options = options.withDeadline(deadline);

@@ -1,6 +1,7 @@
 package dev.llmproxy.server.upstream;
 
 import dev.llmproxy.server.config.RouteConfig;
+import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -13,6 +14,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * outlier detector that keeps that channel's picks away from failing upstreams.
  */
 public final class Route {
+  /**
+   * The route an upstream call belongs to, for client interceptors on the route's channel (upstream
+   * calls run in the root context, so the server call's context does not reach them).
+   */
+  public static final CallOptions.Key<Route> CALL_OPTION = CallOptions.Key.create("llmproxy-route");
+
   private final RouteConfig config;
   private final ManagedChannel channel;
   private final OutlierDetector outliers;

@@ -88,6 +88,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void refusesToForwardCredentialHeaders() {
+    assertThatThrownBy(() -> loader.parse("""
+        server: {forward_headers: [x-request-id, x-api-key]}
+        routes: [{name: r, default: true, upstreams: ['a:1']}]
+        """)).hasMessageStartingWith("server.forward_headers[1]: \"x-api-key\" (expected: a lower-case ASCII header");
+    assertThatThrownBy(() -> loader.parse("""
+        server: {forward_headers: [x-team-key]}
+        routes: [{name: r, default: true, upstreams: ['a:1']}]
+        auth: {header: x-team-key, anonymous_tier: free}
+        quota: {tiers: [{name: free, requests: 10}]}
+        """)).hasMessageStartingWith("server.forward_headers: \"x-team-key\" (expected: no credential header");
+  }
+
+  @Test
   void rejectsConflictingRoutes() {
     assertThatThrownBy(() -> loader.parse("""
         routes:
