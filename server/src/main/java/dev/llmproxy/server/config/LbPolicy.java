@@ -11,8 +11,24 @@ public enum LbPolicy {
   /** grpc-java's pick_first: one upstream at a time, the next on failure. No health checking. */
   PICK_FIRST;
 
-  /** The policy name in gRPC service config. */
+  /** The policy name in gRPC service config, e.g. {@code round_robin}. */
   public String policyName() {
     return name().toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * The policy with this service-config name.
+   *
+   * @throws IllegalArgumentException naming the accepted names if there is none
+   */
+  public static LbPolicy forName(String policyName) {
+    for (LbPolicy policy : values()) {
+      if (policy.policyName().equals(policyName)) {
+        return policy;
+      }
+    }
+    throw new IllegalArgumentException("policy: " + policyName + " (expected: one of "
+        + java.util.Arrays.stream(values()).map(LbPolicy::policyName).collect(java.util.stream.Collectors.joining(", "))
+        + ")");
   }
 }

@@ -2,6 +2,7 @@ package dev.llmproxy.server.upstream;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.llmproxy.server.config.LbPolicy;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,7 +19,7 @@ import java.util.stream.Collectors;
  * <pre>{@code
  * ManagedChannelBuilder.forTarget(StaticNameResolverProvider.target(List.of("10.0.0.5:7000", ...)))
  *     .defaultServiceConfig(UpstreamServiceConfig.newBuilder()
- *         .policy(UpstreamServiceConfig.Policy.LEAST_OUTSTANDING)
+ *         .policy(LbPolicy.LEAST_OUTSTANDING)
  *         .healthCheck(true)
  *         .build()
  *         .toServiceConfig())
@@ -36,45 +37,7 @@ public final class UpstreamServiceConfig {
   /** The service whose health upstreams report: the llmproxy API itself. */
   public static final String HEALTH_CHECK_SERVICE_NAME = "llmproxy.v1.LlmProxy";
 
-  /** A load-balancing policy registered with gRPC. */
-  public enum Policy {
-    /** Rotate over the ready backends. */
-    ROUND_ROBIN("round_robin"),
-    /** Use the first backend that connects; the others are fallbacks. */
-    PICK_FIRST("pick_first"),
-    /** Power of two choices over calls in flight ({@link LeastOutstandingLoadBalancerProvider}). */
-    LEAST_OUTSTANDING(LeastOutstandingLoadBalancerProvider.POLICY_NAME);
-
-    private final String policyName;
-
-    Policy(String policyName) {
-      this.policyName = policyName;
-    }
-
-    /** The name in a service config, e.g. {@code round_robin}. */
-    public String policyName() {
-      return policyName;
-    }
-
-    /**
-     * The policy with this service-config name.
-     *
-     * @throws IllegalArgumentException naming the accepted names if there is none
-     */
-    public static Policy forName(String policyName) {
-      requireNonNull(policyName, "policyName");
-      for (Policy policy : values()) {
-        if (policy.policyName.equals(policyName)) {
-          return policy;
-        }
-      }
-      throw new IllegalArgumentException("policy: " + policyName + " (expected: one of "
-          + Arrays.stream(values()).map(Policy::policyName).collect(Collectors.joining(", "))
-          + ")");
-    }
-  }
-
-  private final Policy policy;
+  private final LbPolicy policy;
   private final OptionalInt choiceCount;
   private final boolean healthCheck;
 
@@ -99,7 +62,7 @@ public final class UpstreamServiceConfig {
   }
 
   /** The load-balancing policy. */
-  public Policy policy() {
+  public LbPolicy policy() {
     return policy;
   }
 
@@ -163,7 +126,7 @@ public final class UpstreamServiceConfig {
 
   /** Builds an {@link UpstreamServiceConfig}; setters fail fast on invalid values. */
   public static final class Builder {
-    private Policy policy = Policy.LEAST_OUTSTANDING;
+    private LbPolicy policy = LbPolicy.LEAST_OUTSTANDING;
     private OptionalInt choiceCount = OptionalInt.empty();
     private boolean healthCheck = true;
 
@@ -171,7 +134,7 @@ public final class UpstreamServiceConfig {
     }
 
     /** Sets the load-balancing policy. */
-    public Builder policy(Policy policy) {
+    public Builder policy(LbPolicy policy) {
       this.policy = requireNonNull(policy, "policy");
       return this;
     }
@@ -183,7 +146,7 @@ public final class UpstreamServiceConfig {
      *     {@code pick_first} or {@code least_outstanding}
      */
     public Builder policy(String policyName) {
-      return policy(Policy.forName(policyName));
+      return policy(LbPolicy.forName(policyName));
     }
 
     /**
@@ -218,9 +181,9 @@ public final class UpstreamServiceConfig {
      *     least_outstanding
      */
     public UpstreamServiceConfig build() {
-      if (choiceCount.isPresent() && policy != Policy.LEAST_OUTSTANDING) {
+      if (choiceCount.isPresent() && policy != LbPolicy.LEAST_OUTSTANDING) {
         throw new IllegalArgumentException("choiceCount: " + choiceCount.getAsInt()
-            + " applies only to " + Policy.LEAST_OUTSTANDING.policyName() + " (policy: "
+            + " applies only to " + LbPolicy.LEAST_OUTSTANDING.policyName() + " (policy: "
             + policy.policyName() + ")");
       }
       return new UpstreamServiceConfig(this);

@@ -2,7 +2,7 @@ package dev.llmproxy.server.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llmproxy.server.upstream.UpstreamServiceConfig.Policy;
+import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
@@ -82,7 +82,7 @@ class UpstreamLoadBalancingE2ETest {
 
   @Test
   void roundRobinSpreadsCallsEvenly() {
-    connect(UpstreamServiceConfig.newBuilder().policy(Policy.ROUND_ROBIN).build());
+    connect(UpstreamServiceConfig.newBuilder().policy(LbPolicy.ROUND_ROBIN).build());
     awaitAllInRotation();
 
     Map<String, Integer> counts = new HashMap<>();
@@ -98,7 +98,7 @@ class UpstreamLoadBalancingE2ETest {
   void leastOutstandingSendsFewerCallsToATenTimesSlowerBackend() throws InterruptedException {
     backends.forEach(backend -> backend.delayMillis.set(10));
     backends.get(2).delayMillis.set(100);
-    connect(UpstreamServiceConfig.newBuilder().policy(Policy.LEAST_OUTSTANDING).build());
+    connect(UpstreamServiceConfig.newBuilder().policy(LbPolicy.LEAST_OUTSTANDING).build());
     awaitAllInRotation();
 
     Map<String, Integer> counts = completeConcurrently(300, 12);
@@ -114,8 +114,8 @@ class UpstreamLoadBalancingE2ETest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = Policy.class, names = {"ROUND_ROBIN", "LEAST_OUTSTANDING"})
-  void aNotServingBackendLeavesRotationWithinTwoSecondsAndReturnsWhenServing(Policy policy) {
+  @EnumSource(value = LbPolicy.class, names = {"ROUND_ROBIN", "LEAST_OUTSTANDING"})
+  void aNotServingBackendLeavesRotationWithinTwoSecondsAndReturnsWhenServing(LbPolicy policy) {
     connect(UpstreamServiceConfig.newBuilder().policy(policy).build());
     awaitAllInRotation();
     Backend backend = backends.get(1);
@@ -135,8 +135,8 @@ class UpstreamLoadBalancingE2ETest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = Policy.class, names = {"ROUND_ROBIN", "LEAST_OUTSTANDING"})
-  void aStoppedBackendLeavesRotationWithinTwoSecondsAndReturnsWhenRestarted(Policy policy)
+  @EnumSource(value = LbPolicy.class, names = {"ROUND_ROBIN", "LEAST_OUTSTANDING"})
+  void aStoppedBackendLeavesRotationWithinTwoSecondsAndReturnsWhenRestarted(LbPolicy policy)
       throws Exception {
     connect(UpstreamServiceConfig.newBuilder().policy(policy).build());
     awaitAllInRotation();
@@ -157,7 +157,7 @@ class UpstreamLoadBalancingE2ETest {
   @Test
   void withoutHealthCheckingANotServingBackendKeepsGettingCalls() {
     connect(UpstreamServiceConfig.newBuilder()
-        .policy(Policy.LEAST_OUTSTANDING).healthCheck(false).build());
+        .policy(LbPolicy.LEAST_OUTSTANDING).healthCheck(false).build());
     awaitAllInRotation();
     Backend backend = backends.get(1);
 

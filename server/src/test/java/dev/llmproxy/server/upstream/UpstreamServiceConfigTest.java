@@ -3,7 +3,7 @@ package dev.llmproxy.server.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.llmproxy.server.upstream.UpstreamServiceConfig.Policy;
+import dev.llmproxy.server.config.LbPolicy;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -56,7 +56,7 @@ class UpstreamServiceConfigTest {
   void rejectsAnUnknownPolicyNamingTheKnownOnes() {
     assertThatThrownBy(() -> UpstreamServiceConfig.newBuilder().policy("random"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("policy: random (expected: one of round_robin, pick_first, least_outstanding)");
+        .hasMessage("policy: random (expected: one of least_outstanding, round_robin, pick_first)");
   }
 
   @Test
@@ -69,7 +69,7 @@ class UpstreamServiceConfigTest {
   @Test
   void rejectsAChoiceCountForAnotherPolicy() {
     UpstreamServiceConfig.Builder builder =
-        UpstreamServiceConfig.newBuilder().policy(Policy.ROUND_ROBIN).choiceCount(3);
+        UpstreamServiceConfig.newBuilder().policy(LbPolicy.ROUND_ROBIN).choiceCount(3);
 
     assertThatThrownBy(builder::build)
         .isInstanceOf(IllegalArgumentException.class)
@@ -87,8 +87,8 @@ class UpstreamServiceConfigTest {
   }
 
   @ParameterizedTest
-  @EnumSource(Policy.class)
-  void everyPolicyMakesAConfigThatAChannelAccepts(Policy policy) {
+  @EnumSource(LbPolicy.class)
+  void everyPolicyMakesAConfigThatAChannelAccepts(LbPolicy policy) {
     UpstreamServiceConfig config = UpstreamServiceConfig.newBuilder().policy(policy).build();
 
     // Building parses the default service config, including the policy's own config.
