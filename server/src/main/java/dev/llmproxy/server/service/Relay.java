@@ -78,8 +78,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implements InFlightLimiter.Waiter {
   static final Metadata.Key<String> UPSTREAM_HEADER =
       Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER);
-  private static final Status EXTRA_MESSAGE =
-      Status.INVALID_ARGUMENT.withDescription("request: more than one message (expected: exactly one)");
 
   private final ServerCall<CompletionRequest, RespT> serverCall;
   private final MethodDescriptor<CompletionRequest, RespT> method;
@@ -98,7 +96,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   private volatile CompletionRequest request;
   private volatile Attempt current;
   private volatile boolean clientGone;
-  private volatile boolean extraMessage;
   // Touched only where attempts start and end, one after another.
   private int attempts;
   private final List<SocketAddress> failedUpstreams = new ArrayList<>(2);
@@ -123,19 +120,10 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
 
   @Override
   public void onMessage(CompletionRequest message) {
-    if (request != null) {
-      // One request per call: a second message is a client bug.
-      extraMessage = true;
-      if (cancelAttempt("client sent a second request message")) {
-        return; // the attempt closes the call on its thread
-      }
-      if (limiter != null && limiter.leave(this)) {
-        serverCall.close(EXTRA_MESSAGE, new Metadata());
-      }
-      return;
-    }
+    // grpc-java delivers at most one request message on these methods: it fails a call whose client
+    // sends a second one before the message reaches any listener.
     request = message;
-    serverCall.request(1); // lets half-close (or a stray second message) through
+    serverCall.request(1); // lets the half-close through
     if (limiter == null) {
       startAttempt();
       return;
@@ -150,10 +138,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   @Override
   public void admitted() {
     context.addListener(ended -> limiter.release(), Runnable::run);
-    if (extraMessage) {
-      serverCall.close(EXTRA_MESSAGE, new Metadata());
-      return;
-    }
     startAttempt(); // cancelled at once if the client went away meanwhile
   }
 
@@ -323,12 +307,12 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
       UpstreamOutcome outcome = UpstreamOutcome.of(status.getCode(), stalled, gone);
       outliers.record(upstream, outcome);
       metrics.outcome(route.name(), outcome);
-      if (!gone && status.getCode() == Status.Code.CANCELLED && !stalled && !extraMessage) {
+      if (!gone && status.getCode() == Status.Code.CANCELLED && !stalled) {
         // Neither the client nor the proxy cancelled: the upstream or its connection did (a killed
         // server resets its streams). That is the upstream failing, not the client going away.
         status = Status.UNAVAILABLE.withDescription(status.getDescription()).withCause(status.getCause());
       }
-      if (received == 0 && !gone && !extraMessage && (stalled || retry.retries(status.getCode()))
+      if (received == 0 && !gone && (stalled || retry.retries(status.getCode()))
           && attempts < retry.attempts() && route.hasAlternatives()
           // Landing on an upstream that already failed this call means there was no other left.
           && (upstream == null || !failedUpstreams.contains(upstream))) {
@@ -344,7 +328,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
 
     private Status clientStatus(Status status) {
       String upstreamName = upstreamName();
-      if (stalled && !extraMessage) {
+      if (stalled) {
         String who = upstreamName == null ? "its upstream" : "upstream " + upstreamName;
         if (received > 0) {
           return Status.UNAVAILABLE.withDescription("route '" + route.name() + "', " + who
@@ -363,7 +347,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
         sendHeadersOnce(upstreamName);
         return status;
       }
-      return UpstreamStatus.toClientStatus(status, route.name(), upstreamName, received, extraMessage, attempts);
+      return UpstreamStatus.toClientStatus(status, route.name(), upstreamName, received, attempts);
     }
 
     private String upstreamName() {

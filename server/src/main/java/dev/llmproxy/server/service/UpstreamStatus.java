@@ -10,17 +10,9 @@ import io.grpc.Status;
 final class UpstreamStatus {
   private UpstreamStatus() {}
 
+  /** The client's status for an upstream failure, after {@code attempts} upstreams were tried. */
   static Status toClientStatus(Status upstream, String route, String upstreamName, int messagesRelayed,
-      boolean clientSentExtraMessage) {
-    return toClientStatus(upstream, route, upstreamName, messagesRelayed, clientSentExtraMessage, 1);
-  }
-
-  /** As above, for a call that tried {@code attempts} upstreams before giving up. */
-  static Status toClientStatus(Status upstream, String route, String upstreamName, int messagesRelayed,
-      boolean clientSentExtraMessage, int attempts) {
-    if (clientSentExtraMessage) {
-      return Status.INVALID_ARGUMENT.withDescription("request: more than one message (expected: exactly one)");
-    }
+      int attempts) {
     String who = upstreamName == null ? "route '" + route + "'" : "route '" + route + "', upstream " + upstreamName;
     String detail = upstream.getDescription() == null ? upstream.getCode().name() : upstream.getDescription();
     if (messagesRelayed > 0) {

@@ -18,7 +18,10 @@ import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.FinishReason;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import dev.llmproxy.v1.Message;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -27,6 +30,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -145,5 +149,26 @@ class LlmProxyInProcessTest {
               e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
     }
     assertThat(chatUpstream.recorder().started()).isZero();
+  }
+
+  @Test
+  void aSecondRequestMessageFailsTheCallAndLeavesNoUpstreamCallBehind() throws Exception {
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    ClientCall<CompletionRequest, CompletionChunk> call = channel.newCall(LlmProxyGrpc.getStreamCompleteMethod(),
+        CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    call.request(Integer.MAX_VALUE);
+    call.sendMessage(request().setMaxTokens(500).build());
+    call.sendMessage(request().setMaxTokens(500).build());
+    call.halfClose();
+
+    // grpc-java refuses the second message of a server-streaming call before any listener sees it.
+    assertThat(closed.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+    assertThat(chatUpstream.recorder().await(r -> r.inFlight() == 0, java.time.Duration.ofSeconds(5))).isTrue();
   }
 }
