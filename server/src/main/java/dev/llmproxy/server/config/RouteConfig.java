@@ -13,6 +13,8 @@ import java.util.Objects;
  * @param flowControlWindow HTTP/2 receive window per upstream stream, in bytes: how much of an
  *     answer the proxy may hold for a client that reads slowly before the upstream is held back
  * @param resilience failover, stall detection, outlier ejection, load shedding, keepalive
+ * @param protocol what the upstreams speak
+ * @param openai the OpenAI-compatible upstreams' settings; {@code null} for {@code grpc} routes
  */
 public record RouteConfig(
     String name,
@@ -28,7 +30,9 @@ public record RouteConfig(
     int defaultMaxTokens,
     int flowControlWindow,
     TlsClientConfig tls,
-    RouteResilience resilience) {
+    RouteResilience resilience,
+    UpstreamProtocol protocol,
+    OpenAiSettings openai) {
 
   public static final String ANY_MODEL = "*";
   public static final int DEFAULT_MAX_TOKENS_LIMIT = 4096;
@@ -39,6 +43,19 @@ public record RouteConfig(
     models = List.copyOf(models);
     upstreams = List.copyOf(upstreams);
     Objects.requireNonNull(resilience, "resilience");
+    Objects.requireNonNull(protocol, "protocol");
+    if ((protocol == UpstreamProtocol.OPENAI) != (openai != null)) {
+      throw new IllegalArgumentException("openai settings go with protocol openai, and only with it");
+    }
+  }
+
+  /** A gRPC route. */
+  public RouteConfig(String name, List<String> models, boolean isDefault, List<UpstreamEndpoint> upstreams,
+      String target, SimulatedUpstreams simulated, LbPolicy lb, int choiceCount, boolean healthCheck,
+      int maxTokensLimit, int defaultMaxTokens, int flowControlWindow, TlsClientConfig tls,
+      RouteResilience resilience) {
+    this(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck, maxTokensLimit,
+        defaultMaxTokens, flowControlWindow, tls, resilience, UpstreamProtocol.GRPC, null);
   }
 
   /** A route with the default resilience settings. */
@@ -57,14 +74,17 @@ public record RouteConfig(
       throw ConfigException.invalid(node.pathOf("models"), null,
           "a list of model names (or \"*\"), or default: true");
     }
-    List<UpstreamEndpoint> upstreams = node.list("upstreams", UpstreamEndpoint::from);
+    UpstreamProtocol protocol = node.enumValue("protocol", UpstreamProtocol.GRPC, UpstreamProtocol.class);
+    boolean openAi = protocol == UpstreamProtocol.OPENAI;
+    List<UpstreamEndpoint> upstreams = node.list("upstreams", openAi ? UpstreamEndpoint::fromUrl : UpstreamEndpoint::from);
     String target = node.string("target", null);
     SimulatedUpstreams simulated = node.has("simulated")
         ? SimulatedUpstreams.from(node.child("simulated")) : null;
     int sources = (upstreams.isEmpty() ? 0 : 1) + (target == null ? 0 : 1) + (simulated == null ? 0 : 1);
     if (sources != 1) {
       throw ConfigException.invalid(node.pathOf("upstreams"), sources == 0 ? null : "several sources",
-          "exactly one of upstreams (a list of host:port), target (dns:///host:port) or simulated");
+          "exactly one of upstreams (a list of " + (openAi ? "http(s) URLs" : "host:port")
+              + "), target (dns:///host:port) or simulated");
     }
     if (target != null && !target.startsWith("dns:///")) {
       throw ConfigException.invalid(node.pathOf("target"), target, "dns:///host:port");
@@ -74,40 +94,57 @@ public record RouteConfig(
     }
     LbPolicy lb = node.enumValue("lb", LbPolicy.LEAST_OUTSTANDING, LbPolicy.class);
     int choiceCount = node.integer("choice_count", 2, 2, 10);
-    boolean healthCheck = node.bool("health_check", true);
+    boolean healthCheck = openAi && node.raw("health_check") instanceof java.util.Map<?, ?>
+        || node.bool("health_check", true);
+    OpenAiSettings openai = openAi ? OpenAiSettings.from(node) : null;
     int limit = node.integer("max_tokens_limit", DEFAULT_MAX_TOKENS_LIMIT, 1, 1 << 20);
     int defaultMaxTokens = node.integer("default_max_tokens", Math.min(DEFAULT_MAX_TOKENS, limit), 1, limit);
     int window = node.integer("flow_control_window", DEFAULT_FLOW_CONTROL_WINDOW, 16 << 10, 16 << 20);
     TlsClientConfig tls = TlsClientConfig.from(node.child("tls"));
     RouteResilience resilience = RouteResilience.from(node);
     node.rejectUnknownKeys();
+    if (openAi && tls != null) {
+      throw ConfigException.invalid(node.pathOf("tls"), "a tls section",
+          "no tls section on an openai route: give https:// upstream URLs (the JDK's trust store verifies them)");
+    }
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount,
-        healthCheck, limit, defaultMaxTokens, window, tls, resilience);
+        healthCheck, limit, defaultMaxTokens, window, tls, resilience, protocol, openai);
   }
 
   public RouteConfig withModels(List<String> servedModels) {
     return new RouteConfig(name, servedModels, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);
   }
 
   public RouteConfig withMaxTokens(int limit, int defaultMaxTokens) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        limit, defaultMaxTokens, flowControlWindow, tls, resilience);
+        limit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);
   }
 
   public RouteConfig withFlowControlWindow(int bytes) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, bytes, tls, resilience);
+        maxTokensLimit, defaultMaxTokens, bytes, tls, resilience, protocol, openai);
   }
 
   public RouteConfig withTls(TlsClientConfig clientTls) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls, resilience);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls, resilience, protocol, openai);
   }
 
   public RouteConfig withResilience(RouteResilience newResilience) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, newResilience);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, newResilience, protocol, openai);
+  }
+
+  public RouteConfig withUpstreams(List<UpstreamEndpoint> newUpstreams) {
+    return new RouteConfig(name, models, isDefault, newUpstreams, target, simulated, lb, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);
+  }
+
+  public RouteConfig withOpenAi(OpenAiSettings settings) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience,
+        settings == null ? UpstreamProtocol.GRPC : UpstreamProtocol.OPENAI, settings);
   }
 
   /** A one-route setup over static upstreams, as {@code --upstreams a,b --lb POLICY} builds it. */

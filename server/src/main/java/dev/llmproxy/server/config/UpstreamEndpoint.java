@@ -1,8 +1,9 @@
 package dev.llmproxy.server.config;
 
 /**
- * One statically configured upstream: its {@code host:port} address and the name reported in the
- * {@code llmproxy-upstream} response header (the address itself unless configured).
+ * One statically configured upstream: its address ({@code host:port} for gRPC, a URL for the
+ * OpenAI-compatible protocol) and the name reported in the {@code llmproxy-upstream} response
+ * header (the address itself unless configured).
  */
 public record UpstreamEndpoint(String name, String address) {
 
@@ -15,6 +16,19 @@ public record UpstreamEndpoint(String name, String address) {
     String name = node.string("name", address);
     node.rejectUnknownKeys();
     return new UpstreamEndpoint(name, address);
+  }
+
+  /** An OpenAI-compatible upstream: a URL, or {@code {name, address: URL}}. */
+  static UpstreamEndpoint fromUrl(String path, Object value) {
+    if (value instanceof String s) {
+      String url = OpenAiSettings.checkedUrl(path, s);
+      return new UpstreamEndpoint(url, url);
+    }
+    ConfigNode node = ConfigNode.of(path, value);
+    String url = OpenAiSettings.checkedUrl(node.pathOf("address"), node.requiredString("address"));
+    String name = node.string("name", url);
+    node.rejectUnknownKeys();
+    return new UpstreamEndpoint(name, url);
   }
 
   /** Parses a plain {@code host:port}; {@code path} names the setting in errors. */

@@ -8,6 +8,7 @@ import java.net.SocketAddress;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * A route at run time: its config, the one load-balanced channel over its upstreams, and the
@@ -25,6 +26,8 @@ public final class Route {
   private final OutlierDetector outliers;
   private final Map<String, String> namesByAddress;
   private final Map<SocketAddress, String> nameCache = new ConcurrentHashMap<>();
+  private final Function<SocketAddress, String> otherNames;
+  private final AutoCloseable resources;
 
   /**
    * @param namesByAddress configured upstream names keyed by {@code host:port}; upstreams not in
@@ -37,10 +40,31 @@ public final class Route {
   /** @param outliers the route's outlier detector; its verdicts reach picks through {@link PickFilter} */
   public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress,
       OutlierDetector outliers) {
+    this(config, channel, namesByAddress, outliers, String::valueOf, () -> { });
+  }
+
+  /**
+   * @param otherNames names the upstreams at addresses other than IP sockets (the in-process
+   *     addresses of OpenAI-compatible upstreams)
+   * @param resources closed after the channel (the OpenAI-compatible upstreams' servers)
+   */
+  public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress,
+      OutlierDetector outliers, Function<SocketAddress, String> otherNames, AutoCloseable resources) {
     this.config = Objects.requireNonNull(config, "config");
     this.channel = Objects.requireNonNull(channel, "channel");
     this.namesByAddress = Map.copyOf(namesByAddress);
     this.outliers = Objects.requireNonNull(outliers, "outliers");
+    this.otherNames = Objects.requireNonNull(otherNames, "otherNames");
+    this.resources = Objects.requireNonNull(resources, "resources");
+  }
+
+  /** Closes what the route holds besides its channel; after the channel has shut down. */
+  void closeResources() {
+    try {
+      resources.close();
+    } catch (Exception e) {
+      // Closing: nothing left to do with it.
+    }
   }
 
   public String name() {
@@ -77,7 +101,7 @@ public final class Route {
 
   private String lookUpName(SocketAddress address) {
     if (!(address instanceof InetSocketAddress inet)) {
-      return address.toString();
+      return otherNames.apply(address);
     }
     String host = inet.getHostString();
     String hostPort = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();

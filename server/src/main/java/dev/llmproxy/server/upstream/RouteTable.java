@@ -67,6 +67,7 @@ public final class RouteTable implements AutoCloseable {
       if (left <= 0 || !route.channel().awaitTermination(left, TimeUnit.NANOSECONDS)) {
         route.channel().shutdownNow();
       }
+      route.closeResources();
     }
   }
 
@@ -74,6 +75,7 @@ public final class RouteTable implements AutoCloseable {
   public void close() {
     for (Route route : routes) {
       route.channel().shutdownNow();
+      route.closeResources();
     }
   }
 }

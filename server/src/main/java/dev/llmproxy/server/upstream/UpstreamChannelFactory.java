@@ -9,7 +9,11 @@ import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.TlsChannelCredentials;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import dev.llmproxy.server.config.UpstreamProtocol;
+import dev.llmproxy.server.upstream.openai.OpenAiUpstreams;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -32,6 +36,15 @@ public final class UpstreamChannelFactory {
   private final int maxMessageBytes;
   private final MeterRegistry meters;
   private final List<ClientInterceptor> interceptors;
+  private final HealthListeners healthListeners;
+
+  /** Where each route's OpenAI-compatible upstreams report the health they poll (for metrics). */
+  @FunctionalInterface
+  public interface HealthListeners {
+    HealthListeners NONE = route -> OpenAiUpstreams.HealthListener.NONE;
+
+    OpenAiUpstreams.HealthListener forRoute(String route);
+  }
 
   /** @param maxMessageBytes the largest upstream message accepted (a long completion) */
   public UpstreamChannelFactory(int maxMessageBytes) {
@@ -44,25 +57,29 @@ public final class UpstreamChannelFactory {
    * @param interceptors run on every call of every channel built here (e.g. upstream metrics)
    */
   public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors) {
+    this(maxMessageBytes, meters, interceptors, HealthListeners.NONE);
+  }
+
+  /** @param healthListeners told the polled health of OpenAI-compatible upstreams */
+  public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors,
+      HealthListeners healthListeners) {
     this.maxMessageBytes = maxMessageBytes;
     this.meters = meters;
     this.interceptors = List.copyOf(interceptors);
+    this.healthListeners = healthListeners;
   }
 
   /** A route over {@code upstreams} (ignored when the route names a {@code dns:///} target). */
   public Route create(RouteConfig config, List<UpstreamEndpoint> upstreams) {
+    if (config.protocol() == UpstreamProtocol.OPENAI) {
+      return createOpenAi(config, upstreams);
+    }
     String target = config.target() != null ? config.target()
         : StaticNameResolverProvider.target(upstreams.stream().map(UpstreamEndpoint::address).toList());
     NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target, credentials(config.tls()))
-        .defaultServiceConfig(balancing(config))
-        .directExecutor()
-        .maxInboundMessageSize(maxMessageBytes)
         // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
         .flowControlWindow(config.flowControlWindow())
         .userAgent("llmproxy");
-    if (!interceptors.isEmpty()) {
-      builder.intercept(interceptors);
-    }
     if (config.tls() != null && config.tls().authority() != null) {
       builder.overrideAuthority(config.tls().authority());
     }
@@ -72,10 +89,50 @@ public final class UpstreamChannelFactory {
           .keepAliveTimeout(keepalive.timeout().toNanos(), TimeUnit.NANOSECONDS)
           .keepAliveWithoutCalls(false);
     }
+    OutlierDetector outliers = outlierDetector(config);
+    return new Route(config, common(builder, config).build(), names(upstreams), outliers);
+  }
+
+  /**
+   * A route over OpenAI-compatible upstreams: each is an in-process gRPC server that translates
+   * calls to HTTP, and the channel reaches them through {@link
+   * dev.llmproxy.server.upstream.openai.OpenAiNameResolverProvider}, with the same balancing,
+   * health checking and outlier detection as a gRPC route.
+   */
+  private Route createOpenAi(RouteConfig config, List<UpstreamEndpoint> upstreams) {
+    String apiKey = config.openai().apiKey() == null ? null : config.openai().apiKey().resolve();
+    OpenAiUpstreams openAi = new OpenAiUpstreams(config.withUpstreams(upstreams), apiKey, maxMessageBytes,
+        healthListeners.forRoute(config.name()));
+    try {
+      InProcessChannelBuilder builder = InProcessChannelBuilder.forTarget(openAi.target())
+          .setNameResolverArg(OpenAiUpstreams.KEY, openAi);
+      OutlierDetector outliers = outlierDetector(config);
+      return new Route(config, common(builder, config).build(), names(upstreams), outliers, openAi::nameOf, openAi);
+    } catch (RuntimeException e) {
+      openAi.close();
+      throw e;
+    }
+  }
+
+  private <T extends ManagedChannelBuilder<T>> T common(T builder, RouteConfig config) {
+    builder.defaultServiceConfig(balancing(config))
+        .directExecutor()
+        .maxInboundMessageSize(maxMessageBytes);
+    if (!interceptors.isEmpty()) {
+      builder.intercept(interceptors);
+    }
+    return builder;
+  }
+
+  private static Map<String, String> names(List<UpstreamEndpoint> upstreams) {
     Map<String, String> names = new LinkedHashMap<>();
     for (UpstreamEndpoint upstream : upstreams) {
       names.put(upstream.address(), upstream.name());
     }
+    return names;
+  }
+
+  private OutlierDetector outlierDetector(RouteConfig config) {
     OutlierDetector outliers = config.resilience().outliers().enabled()
         ? new ConsecutiveFailureOutlierDetector(config.resilience().outliers(), System::nanoTime)
         : OutlierDetector.NONE;
@@ -83,7 +140,7 @@ public final class UpstreamChannelFactory {
         .description("upstreams ejected now").tag("route", config.name()).register(meters);
     FunctionCounter.builder("llmproxy.upstream.outlier.ejections", outliers, OutlierDetector::ejections)
         .description("upstream ejections").tag("route", config.name()).register(meters);
-    return new Route(config, builder.build(), names, outliers);
+    return outliers;
   }
 
   /**

@@ -1,0 +1,482 @@
+package dev.llmproxy.server.upstream.openai;
+
+import dev.llmproxy.server.quota.TokenEstimator;
+import dev.llmproxy.v1.Completion;
+import dev.llmproxy.v1.CompletionChunk;
+import dev.llmproxy.v1.CompletionRequest;
+import dev.llmproxy.v1.FinishReason;
+import dev.llmproxy.v1.Usage;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.Status;
+import io.grpc.SynchronizationContext;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
+
+/**
+ * One call to an OpenAI-compatible upstream, translated: the gRPC request becomes a streaming HTTP
+ * request, each content delta of the SSE answer one {@link CompletionChunk} ({@code StreamComplete})
+ * or part of one {@link Completion} ({@code Complete}), and the end of the answer the call's status.
+ *
+ * <p>Flow control: the HTTP body is read one delivery at a time, and the next is asked for only
+ * once every chunk parsed from the last one has been sent, which for a stream happens only while the
+ * gRPC call is ready. So a client that reads slowly holds the engine back through TCP, and the
+ * proxy holds at most one delivery of parsed chunks per call.
+ *
+ * <p>The end: the chunk that carries {@code finish_reason} is held back until the usage chunk that
+ * follows it (or {@code [DONE]}), so that the last {@code CompletionChunk} carries both, as the API
+ * promises. Without usage from the engine, the proxy counts one token per content delta and
+ * estimates the prompt, and says so in the {@code llmproxy-usage: estimated} trailer. A body that
+ * ends before a {@code finish_reason}, an error event and a malformed event end the call with an
+ * error status, never as a short stream that looks complete. After the last chunk the rest of the
+ * body is read and dropped, so the connection goes back to the pool.
+ *
+ * <p>Threads: gRPC events (message, ready, cancel) and HTTP events (headers, body, end) arrive on
+ * different threads; every step runs in this call's {@link SynchronizationContext}, one at a time,
+ * without holding a lock while calling into gRPC or the HTTP client.
+ */
+final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
+    implements HttpResponse.BodyHandler<Void>, HttpResponse.BodySubscriber<Void>, SseParser.Listener {
+  static final Metadata.Key<String> USAGE_TRAILER = Metadata.Key.of("llmproxy-usage", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> PUSHBACK_TRAILER =
+      Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
+  private static final int MAX_ERROR_BODY = 16 << 10;
+
+  private final ServerCall<CompletionRequest, RespT> call;
+  private final boolean unary;
+  private final OpenAiEndpoint endpoint;
+  private final SynchronizationContext sync;
+  private final ArrayDeque<RespT> pending = new ArrayDeque<>();
+  private final TokenEstimator estimator = new TokenEstimator();
+
+  // Touched only inside sync (or before the exchange starts).
+  private CompletionRequest request;
+  private String promptSample = "";
+  private CompletableFuture<HttpResponse<Void>> exchange;
+  private Flow.Subscription subscription;
+  private boolean holdsConnection;
+  private boolean httpRequested;
+  private boolean closed;
+  private boolean aborted;
+  private boolean finished; // the last chunk is queued
+  private int httpStatus;
+  private boolean eventStream;
+  private long retryAfterMillis = -1;
+  private ByteArrayOutputStream body; // error answers and plain JSON answers
+  private SseParser parser;
+  private String id = "";
+  private String model = "";
+  private int index;
+  private int deltas;
+  private FinishReason finishReason;
+  private String finishText = "";
+  private Usage usage;
+  private StringBuilder text; // Complete only
+
+  OpenAiCall(ServerCall<CompletionRequest, RespT> call, OpenAiEndpoint endpoint) {
+    this.call = call;
+    this.unary = call.getMethodDescriptor().getType().serverSendsOneMessage();
+    this.endpoint = endpoint;
+    this.sync = new SynchronizationContext((thread, e) -> endpoint.uncaught(e));
+    if (unary) {
+      text = new StringBuilder();
+    }
+  }
+
+  // ---- gRPC events ----
+
+  @Override
+  public void onMessage(CompletionRequest message) {
+    sync.execute(() -> start(message));
+  }
+
+  @Override
+  public void onHalfClose() {
+    sync.execute(() -> {
+      if (request == null && !closed) {
+        close(Status.INVALID_ARGUMENT.withDescription("request: missing (expected: one request message)"));
+      }
+    });
+  }
+
+  @Override
+  public void onReady() {
+    sync.execute(this::drain);
+  }
+
+  @Override
+  public void onCancel() {
+    sync.execute(() -> {
+      closed = true;
+      abort();
+    });
+  }
+
+  private void start(CompletionRequest message) {
+    request = message;
+    promptSample = promptSample(message);
+    if (!endpoint.tryOpenConnection()) {
+      close(Status.RESOURCE_EXHAUSTED.withDescription("upstream " + endpoint.name() + " has "
+          + endpoint.maxConnections() + " calls open (its http.max_connections)"));
+      return;
+    }
+    holdsConnection = true;
+    if (!unary) {
+      call.sendHeaders(new Metadata());
+    }
+    exchange = endpoint.send(message, this);
+    exchange.whenComplete((response, failure) -> {
+      if (failure != null) {
+        sync.execute(() -> failed(failure));
+      }
+    });
+  }
+
+  // ---- HTTP events (client threads) ----
+
+  @Override
+  public HttpResponse.BodySubscriber<Void> apply(HttpResponse.ResponseInfo info) {
+    int status = info.statusCode();
+    String type = info.headers().firstValue("content-type").orElse("").toLowerCase(Locale.ROOT);
+    long retryAfter = retryAfterMillis(info.headers().firstValue("retry-after").orElse(null));
+    sync.execute(() -> {
+      httpStatus = status;
+      eventStream = type.startsWith("text/event-stream");
+      retryAfterMillis = retryAfter;
+      if (status == 200 && eventStream) {
+        parser = new SseParser(this, endpoint.maxEventBytes());
+      } else {
+        body = new ByteArrayOutputStream();
+      }
+    });
+    return this;
+  }
+
+  @Override
+  public CompletionStage<Void> getBody() {
+    return CompletableFuture.completedStage(null);
+  }
+
+  @Override
+  public void onSubscribe(Flow.Subscription s) {
+    sync.execute(() -> {
+      subscription = s;
+      if (aborted) {
+        s.cancel();
+        return;
+      }
+      requestBody();
+    });
+  }
+
+  @Override
+  public void onNext(List<ByteBuffer> buffers) {
+    sync.execute(() -> {
+      httpRequested = false;
+      if (aborted) {
+        return;
+      }
+      for (ByteBuffer buffer : buffers) {
+        if (parser != null) {
+          parser.feed(buffer);
+          if (aborted) {
+            return;
+          }
+        } else if (!collect(buffer)) {
+          return;
+        }
+      }
+      drain();
+    });
+  }
+
+  @Override
+  public void onError(Throwable failure) {
+    sync.execute(() -> {
+      releaseConnection();
+      failed(failure);
+    });
+  }
+
+  @Override
+  public void onComplete() {
+    sync.execute(() -> {
+      releaseConnection();
+      if (closed || aborted) {
+        return;
+      }
+      if (parser == null) {
+        answerFromBody();
+      } else if (!finished) {
+        if (finishReason == null) {
+          fail(Status.UNAVAILABLE.withDescription("upstream " + endpoint.name()
+              + " ended the stream without finishing the answer (after " + deltas + " pieces)"));
+          return;
+        }
+        finish();
+      }
+      drain();
+    });
+  }
+
+  // ---- SSE events (inside sync, from feed) ----
+
+  @Override
+  public void onEvent(String type, String data) {
+    if (finished) {
+      return; // [DONE] and whatever else follows the last chunk
+    }
+    if (data.equals("[DONE]")) {
+      if (finishReason == null) {
+        finishReason = FinishReason.FINISH_REASON_STOP;
+      }
+      finish();
+      return;
+    }
+    OpenAiEvent event;
+    try {
+      event = OpenAiEvent.parse(data);
+    } catch (IOException e) {
+      fail(Status.INTERNAL.withDescription("upstream " + endpoint.name() + " sent a malformed event after "
+          + deltas + " pieces (" + e.getMessage() + ")"));
+      return;
+    }
+    if (event.error() != null || type.equals("error")) {
+      OpenAiEvent.OpenAiError error = event.error() != null ? event.error()
+          : new OpenAiEvent.OpenAiError(data, null, null);
+      fail(HttpStatusMapping.forStreamError(error, endpoint.name(), promptSample));
+      return;
+    }
+    accept(event);
+  }
+
+  @Override
+  public void onOversizedEvent() {
+    fail(Status.INTERNAL.withDescription("upstream " + endpoint.name() + " sent an event over "
+        + endpoint.maxEventBytes() + " bytes"));
+  }
+
+  private void accept(OpenAiEvent event) {
+    if (event.id() != null && id.isEmpty()) {
+      id = event.id();
+    }
+    if (event.model() != null && model.isEmpty()) {
+      model = event.model();
+    }
+    if (event.usage() != null) {
+      usage = event.usage();
+    }
+    if (event.hasText()) {
+      deltas++;
+    }
+    if (finishReason != null) {
+      if (event.hasText()) {
+        finishText += event.text(); // text after finish_reason: keep it, in order
+      }
+    } else if (event.finishReason() != null) {
+      finishReason = event.protoFinishReason();
+      finishText = event.text();
+    } else if (event.hasText()) {
+      emit(event.text());
+    }
+    if (finishReason != null && usage != null) {
+      finish();
+    }
+  }
+
+  private void emit(String piece) {
+    if (unary) {
+      text.append(piece);
+      return;
+    }
+    pending.add(cast(CompletionChunk.newBuilder().setId(id).setIndex(index++).setText(piece).build()));
+  }
+
+  /** Queues the last chunk (or the whole completion) and reads the rest of the body. */
+  private void finish() {
+    finished = true;
+    Usage final_ = usage;
+    if (final_ == null) {
+      int prompt = (int) Math.min(Integer.MAX_VALUE, estimator.promptTokens(request));
+      final_ = Usage.newBuilder().setPromptTokens(prompt).setCompletionTokens(deltas)
+          .setTotalTokens(prompt + deltas).build();
+    }
+    if (unary) {
+      pending.add(cast(Completion.newBuilder().setId(id).setModel(model).setText(text.append(finishText).toString())
+          .setFinishReason(finishReason).setUsage(final_).build()));
+    } else {
+      pending.add(cast(CompletionChunk.newBuilder().setId(id).setIndex(index++).setText(finishText)
+          .setFinishReason(finishReason).setUsage(final_).build()));
+    }
+    if (subscription != null) {
+      subscription.request(Long.MAX_VALUE); // drain the body: the connection can be reused
+    }
+  }
+
+  /** Sends what is queued while the call is ready; closes after the last chunk; asks for more body. */
+  private void drain() {
+    if (closed) {
+      return;
+    }
+    while (!pending.isEmpty() && (unary || call.isReady())) {
+      if (unary) {
+        call.sendHeaders(new Metadata());
+      }
+      call.sendMessage(pending.poll());
+    }
+    if (!pending.isEmpty()) {
+      return; // onReady drains the rest
+    }
+    if (finished) {
+      Metadata trailers = new Metadata();
+      if (usage == null) {
+        trailers.put(USAGE_TRAILER, "estimated");
+      }
+      closed = true;
+      call.close(Status.OK, trailers);
+      return;
+    }
+    requestBody();
+  }
+
+  private void requestBody() {
+    if (subscription != null && !httpRequested && !finished && !aborted) {
+      httpRequested = true;
+      subscription.request(1);
+    }
+  }
+
+  /** Keeps an error or plain-JSON body, up to its limit; false (and the call failed) past it. */
+  private boolean collect(ByteBuffer buffer) {
+    int limit = httpStatus == 200 ? endpoint.maxMessageBytes() : MAX_ERROR_BODY;
+    int room = limit - body.size();
+    int take = Math.min(room, buffer.remaining());
+    byte[] bytes = new byte[take];
+    buffer.get(bytes);
+    body.write(bytes, 0, take);
+    if (buffer.hasRemaining() && httpStatus != 200) {
+      answerFromBody(); // enough of an error body to say what it was
+      return false;
+    }
+    if (buffer.hasRemaining()) {
+      fail(Status.INTERNAL.withDescription("upstream " + endpoint.name() + " answered with over "
+          + limit + " bytes"));
+      return false;
+    }
+    return true;
+  }
+
+  /** An answer that was not an event stream: an error, or a whole completion as JSON. */
+  private void answerFromBody() {
+    String content = body.toString(StandardCharsets.UTF_8);
+    OpenAiEvent event = null;
+    try {
+      event = OpenAiEvent.parse(content);
+    } catch (IOException notJson) {
+      // an HTML error page, a plain-text message
+    }
+    if (httpStatus != 200) {
+      String message = event != null && event.error() != null ? event.error().message() : content;
+      fail(HttpStatusMapping.forHttpStatus(httpStatus, message, endpoint.name(), promptSample));
+      return;
+    }
+    if (event == null || event.error() != null) {
+      fail(event == null ? HttpStatusMapping.forHttpStatus(httpStatus, null, endpoint.name(), promptSample)
+          : HttpStatusMapping.forStreamError(event.error(), endpoint.name(), promptSample));
+      return;
+    }
+    accept(event);
+    if (!finished) {
+      if (finishReason == null) {
+        finishReason = FinishReason.FINISH_REASON_STOP;
+      }
+      finish();
+    }
+    drain();
+  }
+
+  private void failed(Throwable failure) {
+    if (closed || aborted) {
+      return;
+    }
+    fail(HttpStatusMapping.forException(failure, endpoint.name()));
+  }
+
+  private void fail(Status status) {
+    if (closed) {
+      return;
+    }
+    abort();
+    Metadata trailers = new Metadata();
+    if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED && retryAfterMillis >= 0) {
+      trailers.put(PUSHBACK_TRAILER, Long.toString(retryAfterMillis));
+    }
+    close(status, trailers);
+  }
+
+  private void close(Status status) {
+    close(status, new Metadata());
+  }
+
+  private void close(Status status, Metadata trailers) {
+    closed = true;
+    pending.clear();
+    releaseConnection();
+    call.close(status, trailers);
+  }
+
+  /** Abandons the HTTP exchange: the connection is closed, so the engine stops generating. */
+  private void abort() {
+    if (aborted) {
+      return;
+    }
+    aborted = true;
+    releaseConnection();
+    if (subscription != null) {
+      subscription.cancel();
+    } else if (exchange != null) {
+      exchange.cancel(true);
+    }
+  }
+
+  private void releaseConnection() {
+    if (holdsConnection) {
+      holdsConnection = false;
+      endpoint.closeConnection();
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private RespT cast(Object message) {
+    return (RespT) message;
+  }
+
+  /** Up to 32 characters of the prompt, to keep engine messages that quote it from the client. */
+  private static String promptSample(CompletionRequest request) {
+    String prompt = request.getMessagesCount() > 0
+        ? request.getMessages(request.getMessagesCount() - 1).getContent() : request.getPrompt();
+    return prompt.length() > 32 ? prompt.substring(0, 32) : prompt;
+  }
+
+  /** {@code Retry-After} in seconds, as milliseconds; -1 when absent or a date. */
+  static long retryAfterMillis(String value) {
+    if (value == null) {
+      return -1;
+    }
+    try {
+      long seconds = Long.parseLong(value.strip());
+      return seconds < 0 ? -1 : Math.min(seconds, 3600) * 1000;
+    } catch (NumberFormatException date) {
+      return -1;
+    }
+  }
+}

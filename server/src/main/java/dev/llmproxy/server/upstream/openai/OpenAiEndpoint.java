@@ -1,0 +1,110 @@
+package dev.llmproxy.server.upstream.openai;
+
+import dev.llmproxy.v1.CompletionRequest;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One OpenAI-compatible upstream as the HTTP side sees it: its URLs, the route's HTTP client and
+ * credential, the model name to send, and a bound on the exchanges open to it at once.
+ */
+final class OpenAiEndpoint {
+  private static final Logger log = Logger.getLogger(OpenAiEndpoint.class.getName());
+
+  private final String name;
+  private final EndpointUrls urls;
+  private final HttpClient client;
+  private final String authorization;
+  private final String upstreamModel;
+  private final int maxConnections;
+  private final int maxMessageBytes;
+  private final AtomicInteger open = new AtomicInteger();
+
+  /**
+   * @param authorization the {@code Authorization} header value, or {@code null}
+   * @param upstreamModel the model sent upstream, or {@code null} for the requested one
+   */
+  OpenAiEndpoint(String name, EndpointUrls urls, HttpClient client, String authorization, String upstreamModel,
+      int maxConnections, int maxMessageBytes) {
+    this.name = name;
+    this.urls = urls;
+    this.client = client;
+    this.authorization = authorization;
+    this.upstreamModel = upstreamModel;
+    this.maxConnections = maxConnections;
+    this.maxMessageBytes = maxMessageBytes;
+  }
+
+  String name() {
+    return name;
+  }
+
+  EndpointUrls urls() {
+    return urls;
+  }
+
+  int maxConnections() {
+    return maxConnections;
+  }
+
+  int maxMessageBytes() {
+    return maxMessageBytes;
+  }
+
+  /** The largest SSE event accepted: a chunk is small, a whole answer in one event is not. */
+  int maxEventBytes() {
+    return maxMessageBytes;
+  }
+
+  /** Exchanges open now. */
+  int openConnections() {
+    return open.get();
+  }
+
+  boolean tryOpenConnection() {
+    while (true) {
+      int now = open.get();
+      if (now >= maxConnections) {
+        return false;
+      }
+      if (open.compareAndSet(now, now + 1)) {
+        return true;
+      }
+    }
+  }
+
+  void closeConnection() {
+    open.decrementAndGet();
+  }
+
+  /** Starts the streaming HTTP request for {@code request}; the handler receives the answer. */
+  CompletableFuture<HttpResponse<Void>> send(CompletionRequest request, HttpResponse.BodyHandler<Void> handler) {
+    boolean chat = OpenAiRequestWriter.isChat(request);
+    String model = upstreamModel != null ? upstreamModel : request.getModel();
+    URI uri = chat ? urls.chat() : urls.completions();
+    HttpRequest.Builder http = HttpRequest.newBuilder(uri)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(OpenAiRequestWriter.body(request, model)))
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream");
+    if (authorization != null) {
+      http.header("authorization", authorization);
+    }
+    return client.sendAsync(http.build(), handler);
+  }
+
+  /** An exception thrown inside a call's steps: a bug, logged rather than lost. */
+  void uncaught(Throwable e) {
+    log.log(Level.SEVERE, "upstream " + name + ": unexpected failure in an OpenAI call", e);
+  }
+
+  @Override
+  public String toString() {
+    return "OpenAiEndpoint{" + name + " " + urls.chat() + "}"; // never the credential
+  }
+}
