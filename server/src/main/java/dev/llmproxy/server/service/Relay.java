@@ -78,6 +78,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implements InFlightLimiter.Waiter {
   static final Metadata.Key<String> UPSTREAM_HEADER =
       Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER);
+  /** Says the answer's usage was counted by the proxy, not reported by the engine; passed through. */
+  static final Metadata.Key<String> USAGE_TRAILER = Metadata.Key.of("llmproxy-usage", Metadata.ASCII_STRING_MARSHALLER);
+  private static final Metadata.Key<String> PUSHBACK_TRAILER =
+      Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
 
   private final ServerCall<CompletionRequest, RespT> serverCall;
   private final MethodDescriptor<CompletionRequest, RespT> method;
@@ -305,7 +309,12 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
         status = why; // the proxy is shutting down: say so, rather than "cancelled"
       }
       UpstreamOutcome outcome = UpstreamOutcome.of(status.getCode(), stalled, gone);
-      outliers.record(upstream, outcome);
+      long pushbackMillis = outcome == UpstreamOutcome.BUSY ? pushbackMillis(trailers) : -1;
+      if (pushbackMillis >= 0) {
+        outliers.recordBusy(upstream, TimeUnit.MILLISECONDS.toNanos(pushbackMillis));
+      } else {
+        outliers.record(upstream, outcome);
+      }
       metrics.outcome(route.name(), outcome);
       if (!gone && status.getCode() == Status.Code.CANCELLED && !stalled) {
         // Neither the client nor the proxy cancelled: the upstream or its connection did (a killed
@@ -323,7 +332,12 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
         startAttempt(); // the last thing this attempt does: the next one may run on another thread now
         return;
       }
-      serverCall.close(clientStatus(status), new Metadata());
+      Metadata clientTrailers = new Metadata();
+      String usage = trailers.get(USAGE_TRAILER);
+      if (usage != null && status.isOk()) {
+        clientTrailers.put(USAGE_TRAILER, usage);
+      }
+      serverCall.close(clientStatus(status), clientTrailers);
     }
 
     private Status clientStatus(Status status) {
@@ -405,6 +419,16 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
       } catch (RejectedExecutionException e) {
         // Shutting down: the call is being cancelled anyway.
       }
+    }
+  }
+
+  /** The upstream's {@code grpc-retry-pushback-ms}, or -1 when absent or not a number. */
+  private static long pushbackMillis(Metadata trailers) {
+    String value = trailers.get(PUSHBACK_TRAILER);
+    try {
+      return value == null ? -1 : Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 

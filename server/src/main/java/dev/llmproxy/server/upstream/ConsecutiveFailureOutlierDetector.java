@@ -62,7 +62,18 @@ public final class ConsecutiveFailureOutlierDetector implements OutlierDetector 
   }
 
   @Override
-  public synchronized void record(SocketAddress address, UpstreamOutcome outcome) {
+  public void record(SocketAddress address, UpstreamOutcome outcome) {
+    record(address, outcome, config.busyAvoidance().toNanos());
+  }
+
+  /** Never longer than {@code max_ejection_time}: a Retry-After of hours must not empty a route. */
+  @Override
+  public void recordBusy(SocketAddress address, long retryAfterNanos) {
+    long busy = Math.max(config.busyAvoidance().toNanos(), Math.min(retryAfterNanos, config.maxEjectionTime().toNanos()));
+    record(address, UpstreamOutcome.BUSY, busy);
+  }
+
+  private synchronized void record(SocketAddress address, UpstreamOutcome outcome, long busyNanos) {
     if (address == null) {
       return;
     }
@@ -73,7 +84,7 @@ public final class ConsecutiveFailureOutlierDetector implements OutlierDetector 
     }
     boolean mayEject = outcome == UpstreamOutcome.FAULT && state.wouldEjectOnFault(now, config)
         && roomToEject(address, now);
-    EjectionState next = state.after(outcome, now, config, mayEject);
+    EjectionState next = state.after(outcome, now, config, mayEject, busyNanos);
     states.put(address, next);
     if (!state.isEjected(now) && next.isEjected(now)) {
       ejections++;

@@ -61,13 +61,14 @@ record EjectionState(int consecutiveFaults, int level, long ejectedUntil, long b
    * The state after {@code outcome} at {@code now}.
    *
    * @param mayEject whether the route's limit on ejected upstreams leaves room for this one
+   * @param busyNanos how long a BUSY outcome avoids the upstream
    */
-  EjectionState after(UpstreamOutcome outcome, long now, OutlierDetection config, boolean mayEject) {
+  EjectionState after(UpstreamOutcome outcome, long now, OutlierDetection config, boolean mayEject, long busyNanos) {
     return switch (outcome) {
       case SUCCESS -> new EjectionState(0, level, ejectedUntil, busyUntil, everEjected, now);
       case NOT_COUNTED -> new EjectionState(consecutiveFaults, level, ejectedUntil, busyUntil, everEjected, now);
       case BUSY -> new EjectionState(consecutiveFaults, level, ejectedUntil,
-          later(busyUntil, now + config.busyAvoidance().toNanos()), everEjected, now);
+          later(busyUntil, now + busyNanos), everEjected, now);
       case FAULT -> afterFault(now, config, mayEject);
     };
   }

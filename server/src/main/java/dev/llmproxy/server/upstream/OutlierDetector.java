@@ -42,6 +42,15 @@ public interface OutlierDetector extends PickFilter {
   /** Records how a call to the upstream at {@code address} ended. */
   void record(SocketAddress address, UpstreamOutcome outcome);
 
+  /**
+   * Records a busy answer that asked to be left alone for {@code retryAfterNanos} (an HTTP
+   * {@code Retry-After} or a {@code grpc-retry-pushback-ms}): the upstream is avoided for the longer
+   * of that and the route's busy avoidance.
+   */
+  default void recordBusy(SocketAddress address, long retryAfterNanos) {
+    record(address, UpstreamOutcome.BUSY);
+  }
+
   /** Upstreams ejected right now. */
   int ejectedCount();
 

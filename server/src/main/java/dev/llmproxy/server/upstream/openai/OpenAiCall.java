@@ -68,6 +68,7 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
   private boolean closed;
   private boolean aborted;
   private boolean finished; // the last chunk is queued
+  private Status failure; // ends the call once the chunks parsed before it are sent
   private int httpStatus;
   private boolean eventStream;
   private long retryAfterMillis = -1;
@@ -336,6 +337,10 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     if (!pending.isEmpty()) {
       return; // onReady drains the rest
     }
+    if (failure != null) {
+      close(failure, failureTrailers());
+      return;
+    }
     if (finished) {
       Metadata trailers = new Metadata();
       if (usage == null) {
@@ -404,23 +409,35 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     drain();
   }
 
-  private void failed(Throwable failure) {
+  private void failed(Throwable exception) {
     if (closed || aborted) {
       return;
     }
-    fail(HttpStatusMapping.forException(failure, endpoint.name()));
+    fail(HttpStatusMapping.forException(exception, endpoint.name()));
   }
 
+  /**
+   * Ends the call with {@code status}; a stream first delivers the chunks parsed before the failure,
+   * so the client learns how far the answer got.
+   */
   private void fail(Status status) {
-    if (closed) {
+    if (closed || failure != null) {
       return;
     }
     abort();
+    failure = status;
+    if (unary) {
+      pending.clear();
+    }
+    drain();
+  }
+
+  private Metadata failureTrailers() {
     Metadata trailers = new Metadata();
-    if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED && retryAfterMillis >= 0) {
+    if (failure.getCode() == Status.Code.RESOURCE_EXHAUSTED && retryAfterMillis >= 0) {
       trailers.put(PUSHBACK_TRAILER, Long.toString(retryAfterMillis));
     }
-    close(status, trailers);
+    return trailers;
   }
 
   private void close(Status status) {
