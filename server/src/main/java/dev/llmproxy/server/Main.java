@@ -42,6 +42,10 @@ public final class Main {
     ProxyServer proxy;
     try {
       proxy = ProxyServer.start(config);
+    } catch (ConfigException e) { // a credential that cannot be read, found while starting
+      err.println("llmproxy: " + e.getMessage());
+      err.println("llmproxy: not started");
+      return 2;
     } catch (IOException | RuntimeException e) {
       err.println("llmproxy: could not start on " + config.server().host() + ":" + config.server().port()
           + ": " + describe(e));

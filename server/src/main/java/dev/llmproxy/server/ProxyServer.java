@@ -8,6 +8,7 @@ import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.config.ServerResilience;
 import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.config.UpstreamProtocol;
 import dev.llmproxy.server.observability.Observability;
 import dev.llmproxy.server.quota.AccessControl;
 import dev.llmproxy.server.quota.QuotaConfig;
@@ -101,14 +102,16 @@ public final class ProxyServer implements AutoCloseable {
     try {
       observability = Observability.start(config.observability(), meters, System.out);
       meters = observability.registry();
-      UpstreamChannelFactory channels =
-          new UpstreamChannelFactory(64 << 20, meters, observability.upstreamInterceptors());
+      UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters,
+          observability.upstreamInterceptors(), observability.healthListeners());
       List<Route> built = new ArrayList<>();
       for (RouteConfig rc : config.routes()) {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
             ? embedded.start(rc.name(), rc.simulated()) : rc.upstreams();
         built.add(channels.create(rc, upstreams));
-        observability.watchUpstreamHealth(rc, upstreams, channels);
+        if (rc.protocol() == UpstreamProtocol.GRPC) {
+          observability.watchUpstreamHealth(rc, upstreams, channels); // OpenAI upstreams report their polls
+        }
       }
       routes = new RouteTable(built);
       quotaStore = config.auth() == null ? null : openQuotaStore(config.quota(), meters);

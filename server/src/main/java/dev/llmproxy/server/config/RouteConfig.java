@@ -100,13 +100,13 @@ public record RouteConfig(
     int limit = node.integer("max_tokens_limit", DEFAULT_MAX_TOKENS_LIMIT, 1, 1 << 20);
     int defaultMaxTokens = node.integer("default_max_tokens", Math.min(DEFAULT_MAX_TOKENS, limit), 1, limit);
     int window = node.integer("flow_control_window", DEFAULT_FLOW_CONTROL_WINDOW, 16 << 10, 16 << 20);
-    TlsClientConfig tls = TlsClientConfig.from(node.child("tls"));
-    RouteResilience resilience = RouteResilience.from(node);
-    node.rejectUnknownKeys();
-    if (openAi && tls != null) {
+    if (openAi && node.has("tls")) {
       throw ConfigException.invalid(node.pathOf("tls"), "a tls section",
           "no tls section on an openai route: give https:// upstream URLs (the JDK's trust store verifies them)");
     }
+    TlsClientConfig tls = TlsClientConfig.from(node.child("tls"));
+    RouteResilience resilience = RouteResilience.from(node);
+    node.rejectUnknownKeys();
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount,
         healthCheck, limit, defaultMaxTokens, window, tls, resilience, protocol, openai);
   }

@@ -132,6 +132,21 @@ public final class Observability implements AutoCloseable {
     return upstreamInterceptors;
   }
 
+  /**
+   * Where OpenAI-compatible upstreams report the health they poll: the same meters as the gRPC
+   * health watch (nothing without metrics).
+   */
+  public UpstreamChannelFactory.HealthListeners healthListeners() {
+    if (http == null) {
+      return UpstreamChannelFactory.HealthListeners.NONE;
+    }
+    return route -> {
+      java.util.Map<String, UpstreamHealthMeter> meters = new java.util.concurrent.ConcurrentHashMap<>();
+      return (upstream, healthy) ->
+          meters.computeIfAbsent(upstream, name -> new UpstreamHealthMeter(registry, route, name)).set(healthy);
+    };
+  }
+
   /** Publishes the health of a route's static upstreams (nothing without metrics). */
   public synchronized void watchUpstreamHealth(RouteConfig route, List<UpstreamEndpoint> upstreams,
       UpstreamChannelFactory channels) {

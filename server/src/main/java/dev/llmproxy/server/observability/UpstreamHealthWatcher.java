@@ -12,8 +12,6 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -77,20 +75,11 @@ public final class UpstreamHealthWatcher implements AutoCloseable {
 
   private final class Watch implements StreamObserver<HealthCheckResponse> {
     final ManagedChannel channel;
-    private final Counter ejections;
-    private volatile boolean healthy;
+    private final UpstreamHealthMeter meter;
 
     Watch(String route, String upstream, ManagedChannel channel) {
       this.channel = channel;
-      Gauge.builder("llmproxy.upstream.healthy", this, w -> w.healthy ? 1 : 0)
-          .description("1 while the upstream's health service reports SERVING, else 0")
-          .tags("route", route, "upstream", upstream)
-          .strongReference(true)
-          .register(registry);
-      this.ejections = Counter.builder("llmproxy.upstream.ejections")
-          .description("Times a healthy upstream became unhealthy and left the rotation")
-          .tags("route", route, "upstream", upstream)
-          .register(registry);
+      this.meter = new UpstreamHealthMeter(registry, route, upstream);
     }
 
     void start() {
@@ -119,10 +108,7 @@ public final class UpstreamHealthWatcher implements AutoCloseable {
     }
 
     private void set(boolean nowHealthy) {
-      if (healthy && !nowHealthy) {
-        ejections.increment();
-      }
-      healthy = nowHealthy;
+      meter.set(nowHealthy);
     }
 
     private void retry() {
