@@ -20,6 +20,9 @@ public final class Main {
     if (args.length > 0 && args[0].equals("sim")) {
       System.exit(SimCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
     }
+    if (args.length > 0 && args[0].equals("bridge")) {
+      System.exit(BridgeCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+    }
     System.exit(runProxy(args, System.out, System.err));
   }
 

@@ -20,6 +20,7 @@ record ProxyOptions(Path config, String host, Integer port, List<UpstreamEndpoin
       usage: java -jar llmproxy-server.jar [--config PATH] [--host HOST] [--port PORT]
                                            [--upstreams HOST:PORT,HOST:PORT --lb POLICY]
              java -jar llmproxy-server.jar sim --help     (the simulated backend)
+             java -jar llmproxy-server.jar bridge --help  (one OpenAI-compatible engine as a gRPC upstream)
 
         --config PATH       YAML config file (see README); validated before anything starts
         --host HOST         listen address (default 127.0.0.1)

@@ -136,6 +136,11 @@ public record RouteConfig(
         maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, newResilience, protocol, openai);
   }
 
+  public RouteConfig withHealthCheck(boolean enabled) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, enabled,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);
+  }
+
   public RouteConfig withUpstreams(List<UpstreamEndpoint> newUpstreams) {
     return new RouteConfig(name, models, isDefault, newUpstreams, target, simulated, lb, choiceCount, healthCheck,
         maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);

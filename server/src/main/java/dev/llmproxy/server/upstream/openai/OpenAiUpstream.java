@@ -1,8 +1,8 @@
 package dev.llmproxy.server.upstream.openai;
 
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.inprocess.InProcessSocketAddress;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,17 +23,18 @@ final class OpenAiUpstream implements AutoCloseable {
   private final HttpHealthPoller poller;
 
   /**
-   * Starts the in-process server; {@code poller} (may be {@code null}: always SERVING) is started
-   * and closed with it and publishes to {@code health}.
+   * Starts the server {@code builder} describes (in-process at {@code address}, or a network one
+   * for the {@code bridge} command); {@code poller} (may be {@code null}: always SERVING) is
+   * started and closed with it and publishes to {@code health}.
    */
-  OpenAiUpstream(OpenAiEndpoint endpoint, String serverName, EndpointHealthService health,
-      HttpHealthPoller poller) {
+  OpenAiUpstream(OpenAiEndpoint endpoint, ServerBuilder<?> builder, InProcessSocketAddress address,
+      EndpointHealthService health, HttpHealthPoller poller) {
     this.endpoint = endpoint;
-    this.address = new InProcessSocketAddress(serverName);
+    this.address = address;
     this.health = health;
     this.poller = poller;
     try {
-      this.server = InProcessServerBuilder.forName(serverName)
+      this.server = builder
           .directExecutor()
           .addService(OpenAiTranslatorService.definition(endpoint))
           .addService(health)
@@ -49,8 +50,13 @@ final class OpenAiUpstream implements AutoCloseable {
     }
   }
 
+  /** Its in-process address ({@code null} for a bridge's network server). */
   InProcessSocketAddress address() {
     return address;
+  }
+
+  Server server() {
+    return server;
   }
 
   OpenAiEndpoint endpoint() {

@@ -4,6 +4,8 @@ import dev.llmproxy.server.config.OpenAiSettings;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
 import io.grpc.NameResolver;
+import io.grpc.ServerBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.inprocess.InProcessSocketAddress;
 import java.net.SocketAddress;
@@ -109,12 +111,32 @@ public final class OpenAiUpstreams implements AutoCloseable {
    * @param name the name reported in {@code llmproxy-upstream}
    */
   synchronized OpenAiUpstream upstream(String name, String baseUrl) {
-    if (closed) {
-      throw new IllegalStateException("route " + route.name() + " is closed");
-    }
     OpenAiUpstream existing = byUrl.get(baseUrl);
     if (existing != null) {
       return existing;
+    }
+    String serverName = "llmproxy-openai/" + id + "/" + route.name() + "/" + baseUrl;
+    OpenAiUpstream upstream = start(name, baseUrl, InProcessServerBuilder.forName(serverName),
+        new InProcessSocketAddress(serverName));
+    namesByAddress.put(serverName, name);
+    return upstream;
+  }
+
+  /**
+   * Serves the route's one configured upstream as {@code llmproxy.v1.LlmProxy} (and health) on
+   * {@code builder}'s server: the {@code bridge} command.
+   */
+  public synchronized io.grpc.Server serve(ServerBuilder<?> builder) {
+    if (route.upstreams().size() != 1) {
+      throw new IllegalArgumentException("a bridge serves one upstream, not " + route.upstreams().size());
+    }
+    UpstreamEndpoint only = route.upstreams().get(0);
+    return start(only.name(), only.address(), builder, null).server();
+  }
+
+  private OpenAiUpstream start(String name, String baseUrl, ServerBuilder<?> builder, InProcessSocketAddress address) {
+    if (closed) {
+      throw new IllegalStateException("route " + route.name() + " is closed");
     }
     OpenAiEndpoint endpoint = new OpenAiEndpoint(name, EndpointUrls.of(baseUrl, settings.healthPath()), client,
         authorization, settings.upstreamModel(), settings.maxConnections(), maxMessageBytes);
@@ -126,10 +148,8 @@ public final class OpenAiUpstreams implements AutoCloseable {
               healthListener.healthChanged(name, status == ServingStatus.SERVING);
             })
         : null;
-    String serverName = "llmproxy-openai/" + id + "/" + route.name() + "/" + baseUrl;
-    OpenAiUpstream upstream = new OpenAiUpstream(endpoint, serverName, health, poller);
+    OpenAiUpstream upstream = new OpenAiUpstream(endpoint, builder, address, health, poller);
     byUrl.put(baseUrl, upstream);
-    namesByAddress.put(serverName, name);
     return upstream;
   }
 
@@ -139,7 +159,9 @@ public final class OpenAiUpstreams implements AutoCloseable {
       if (baseUrls.contains(entry.getKey())) {
         return false;
       }
-      namesByAddress.remove(entry.getValue().address().getName());
+      if (entry.getValue().address() != null) {
+        namesByAddress.remove(entry.getValue().address().getName());
+      }
       entry.getValue().shutdown();
       return true;
     });
