@@ -46,8 +46,8 @@ final class OpenAiConnectionHandler extends SimpleChannelInboundHandler<FullHttp
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-    if (exchange != null && !exchange.done()) {
-      pipelined.add(request.retain());
+    if ((exchange != null && !exchange.done()) || !pipelined.isEmpty()) {
+      pipelined.add(request.retain()); // answered in order, after the requests before it
       return;
     }
     serve(ctx, request);

@@ -80,6 +80,24 @@ class OpenAiSimulatedBackendFlowControlE2ETest {
     assertThat(sim.backend.recorder().await(r -> r.cancelled() == 1, WAIT)).isTrue();
   }
 
+  @Test
+  void pipelinedRequestsOnOneConnectionAreAnsweredInOrder() throws Exception {
+    sim = OpenAiFixture.start(SimulatedBackendConfig.defaults("sim-k")
+        .withInterTokenLatency(Duration.ofMillis(5)));
+    try (Socket socket = connect(0)) {
+      send(socket, chat("first", 5, "\"stream\":true"));
+      send(socket, chat("second", 3, ""));
+      InputStream in = socket.getInputStream();
+
+      readUntil(in, "data: [DONE]\n\n\r\n0\r\n\r\n");
+      String second = readUntil(in, "\"total_tokens\":4}}");
+
+      assertThat(second).startsWith("HTTP/1.1 200 OK\r\n").contains("llmproxy-upstream: sim-k\r\n");
+    }
+    assertThat(sim.backend.recorder().calls()).extracting(c -> c.request().getMessages(0).getContent())
+        .containsExactly("first", "second");
+  }
+
   /** Waits (bounded) until the latest call's token count stops growing for a while; returns it. */
   private int tokensOnceStable() throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
@@ -113,7 +131,7 @@ class OpenAiSimulatedBackendFlowControlE2ETest {
     out.flush();
   }
 
-  private static void readUntil(InputStream in, String marker) throws IOException {
+  private static String readUntil(InputStream in, String marker) throws IOException {
     StringBuilder seen = new StringBuilder();
     while (seen.indexOf(marker) < 0) {
       int b = in.read();
@@ -122,6 +140,7 @@ class OpenAiSimulatedBackendFlowControlE2ETest {
       }
       seen.append((char) b);
     }
+    return seen.toString();
   }
 
   private static boolean waitFor(BooleanSupplier condition) throws InterruptedException {
