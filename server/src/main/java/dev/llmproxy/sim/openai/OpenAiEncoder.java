@@ -9,6 +9,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -154,11 +155,14 @@ final class OpenAiEncoder {
   }
 
   private ByteBuf write(ByteBuf buf, Writer writer) {
-    try (JsonGenerator g = json.createGenerator((java.io.OutputStream) new ByteBufOutputStream(buf))) {
+    try (JsonGenerator g = json.createGenerator((OutputStream) new ByteBufOutputStream(buf))) {
       writer.write(g);
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
       buf.release();
-      throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+      throw new UncheckedIOException(e); // a heap buffer does not fail to grow with an IOException
+    } catch (RuntimeException e) {
+      buf.release();
+      throw e;
     }
     return buf;
   }
