@@ -11,21 +11,23 @@ import java.util.List;
  * never under this queue's lock), or rejected. Every admission must be released exactly once.
  * A queued caller that goes away {@link #leave leaves} the queue.
  */
-final class AdmissionQueue {
-  enum Decision { ADMITTED, QUEUED, REJECTED }
+public final class AdmissionQueue {
+  /** What {@link #enter} decided. */
+  public enum Decision { ADMITTED, QUEUED, REJECTED }
 
   private final LinkedHashSet<Runnable> waiting = new LinkedHashSet<>();
   private int maxConcurrency;
   private int maxQueue;
   private int running;
 
-  AdmissionQueue(int maxConcurrency, int maxQueue) {
+  /** A queue admitting {@code maxConcurrency} callers at once (0: unlimited) and queueing {@code maxQueue}. */
+  public AdmissionQueue(int maxConcurrency, int maxQueue) {
     this.maxConcurrency = maxConcurrency;
     this.maxQueue = maxQueue;
   }
 
   /** Admits, queues ({@code onAdmitted} runs once a slot frees) or rejects a caller. */
-  synchronized Decision enter(Runnable onAdmitted) {
+  public synchronized Decision enter(Runnable onAdmitted) {
     if (waiting.isEmpty() && hasFreeSlot()) {
       running++;
       return Decision.ADMITTED;
@@ -41,12 +43,12 @@ final class AdmissionQueue {
    * Removes a queued caller. Returns false if it was not queued: then it has been admitted, or is
    * about to be, and must release its slot.
    */
-  synchronized boolean leave(Runnable onAdmitted) {
+  public synchronized boolean leave(Runnable onAdmitted) {
     return waiting.remove(onAdmitted);
   }
 
   /** Frees one slot and admits the next waiters that fit. */
-  void release() {
+  public void release() {
     List<Runnable> admitted;
     synchronized (this) {
       running--;
@@ -56,7 +58,7 @@ final class AdmissionQueue {
   }
 
   /** Changes the limits; calls already generating keep their slots even above a lower limit. */
-  void setLimits(int newMaxConcurrency, int newMaxQueue) {
+  public void setLimits(int newMaxConcurrency, int newMaxQueue) {
     List<Runnable> admitted;
     synchronized (this) {
       maxConcurrency = newMaxConcurrency;
@@ -67,12 +69,12 @@ final class AdmissionQueue {
   }
 
   /** Callers waiting for a slot. */
-  synchronized int queued() {
+  public synchronized int queued() {
     return waiting.size();
   }
 
   /** Callers holding a slot. */
-  synchronized int running() {
+  public synchronized int running() {
     return running;
   }
 

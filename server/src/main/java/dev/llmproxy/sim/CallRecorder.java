@@ -30,7 +30,8 @@ public final class CallRecorder {
   private int maxInFlight;
   private volatile int waiters;
 
-  CallRecorder() {}
+  /** An empty recorder, for a backend to fill. */
+  public CallRecorder() {}
 
   /** The latest calls, oldest first (a snapshot). */
   public synchronized List<RecordedCall> calls() {

@@ -41,7 +41,12 @@ public final class RecordedCall {
   @Nullable private Status status;
   private long endNanos;
 
-  RecordedCall(
+  /**
+   * A call that starts now, for a backend front-end to record.
+   *
+   * @param method what was called, such as {@code "StreamComplete"} or {@code "/v1/chat/completions"}
+   */
+  public RecordedCall(
       String method,
       String completionId,
       CompletionRequest request,
@@ -56,7 +61,10 @@ public final class RecordedCall {
     this.startNanos = startNanos;
   }
 
-  /** {@code "Complete"} or {@code "StreamComplete"}. */
+  /**
+   * What was called: {@code "Complete"} or {@code "StreamComplete"} through gRPC; the path, {@code
+   * "/v1/chat/completions"} or {@code "/v1/completions"}, through the OpenAI-compatible API.
+   */
   public String method() {
     return method;
   }

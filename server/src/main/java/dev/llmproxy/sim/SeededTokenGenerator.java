@@ -22,9 +22,9 @@ import java.util.SplittableRandom;
  * so the text never contains a stop string. One token of look-ahead lets the caller know whether a
  * token is the last one. Not thread-safe.
  */
-final class SeededTokenGenerator {
+public final class SeededTokenGenerator {
   /** The {@code max_tokens} used when a request asks for 0. */
-  static final int DEFAULT_MAX_TOKENS = 64;
+  public static final int DEFAULT_MAX_TOKENS = 64;
 
   private static final String[] VOCABULARY = {
     "the", "a", "model", "token", "stream", "answer", "quick", "brown", "fox", "jumps", "over", "lazy",
@@ -50,7 +50,8 @@ final class SeededTokenGenerator {
   private String pending;
   private FinishReason finishReason = FinishReason.FINISH_REASON_UNSPECIFIED;
 
-  SeededTokenGenerator(CompletionRequest request) {
+  /** A generator of {@code request}'s text, before its first token. */
+  public SeededTokenGenerator(CompletionRequest request) {
     this.random = new SplittableRandom(seedOf(request));
     this.maxTokens = request.getMaxTokens() == 0 ? DEFAULT_MAX_TOKENS : request.getMaxTokens();
     this.stops = new ArrayList<>();
@@ -66,12 +67,12 @@ final class SeededTokenGenerator {
   }
 
   /** Whether another token follows. */
-  boolean hasNext() {
+  public boolean hasNext() {
     return pending != null;
   }
 
   /** Returns the next token's text and looks one token ahead. */
-  String next() {
+  public String next() {
     if (pending == null) {
       throw new NoSuchElementException("generation finished: " + finishReason);
     }
@@ -88,17 +89,17 @@ final class SeededTokenGenerator {
   }
 
   /** Tokens returned by {@link #next()} so far. */
-  int produced() {
+  public int produced() {
     return produced;
   }
 
   /** Why generation ended; {@code FINISH_REASON_UNSPECIFIED} while {@link #hasNext()}. */
-  FinishReason finishReason() {
+  public FinishReason finishReason() {
     return finishReason;
   }
 
   /** Produces every remaining token and returns their concatenation. */
-  String drain() {
+  public String drain() {
     StringBuilder text = new StringBuilder();
     while (hasNext()) {
       text.append(next());
@@ -129,7 +130,7 @@ final class SeededTokenGenerator {
    * Prompt size in tokens as the simulated backend counts them: whitespace-separated words of the
    * prompt, or of every message's content; at least 1.
    */
-  static int promptTokens(CompletionRequest request) {
+  public static int promptTokens(CompletionRequest request) {
     int words = countWords(request.getPrompt());
     for (Message message : request.getMessagesList()) {
       words += countWords(message.getContent());

@@ -1,21 +1,28 @@
 package dev.llmproxy.sim;
 
+import dev.llmproxy.sim.openai.OpenAiSimSettings;
+import dev.llmproxy.sim.openai.OpenAiSimulatedBackend;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The {@code sim} command: runs one {@link SimulatedBackend} until the process is told to stop.
  *
  * <pre>
  * java -jar server/target/llmproxy-server.jar sim --port 7001 --name sim-a --ttft 200ms --itl 20ms
+ * java -jar server/target/llmproxy-server.jar sim --protocol openai --port 8000 --ttft 50ms --itl 20ms
  * </pre>
  *
- * It prints {@code simulated backend <name> listening on <host>:<port>} once it serves, and shuts the
- * backend down on SIGTERM or Ctrl-C. A bad flag prints what was wrong and what was expected, then
+ * It prints {@code simulated backend <name> listening on <host>:<port>} (gRPC) or {@code simulated
+ * backend <name> listening on http://<host>:<port> (openai)} once it serves, and shuts the backend
+ * down on SIGTERM or Ctrl-C. A bad flag prints what was wrong and what was expected, then
  * exits with code 2; {@code --help} prints the usage.
  */
 public final class SimCommand {
@@ -25,9 +32,12 @@ public final class SimCommand {
   static final String USAGE = """
       Usage: llmproxy sim [flags]
 
-      Runs a simulated LLM backend that serves llmproxy.v1.LlmProxy, gRPC health and reflection.
+      Runs a simulated LLM backend that serves llmproxy.v1.LlmProxy, gRPC health and reflection,
+      or, with --protocol openai, the OpenAI-compatible HTTP API as vLLM serves it
+      (/v1/chat/completions, /v1/completions, /health, /v1/models, /metrics).
 
       Flags:
+        --protocol grpc|openai      the API to serve (default grpc)
         --host HOST                 address to listen on (default 127.0.0.1)
         --port PORT                 port to listen on, 0 for any free port (default 7001)
         --name NAME                 name sent in llmproxy-upstream and completion ids (default sim)
@@ -43,17 +53,50 @@ public final class SimCommand {
         --fail-after-code CODE      gRPC status code for --fail-after-tokens (default INTERNAL)
         --stall-after-tokens N      stop sending after N tokens until the call is cancelled
                                     (default off)
+
+      Only with --protocol openai (--fail-code and --fail-after-code map to HTTP statuses:
+      UNAVAILABLE 503, RESOURCE_EXHAUSTED 429, INTERNAL 500, INVALID_ARGUMENT 400, ...):
+        --http-error-rate RATE      share of requests, 0 to 1, answered with --http-error-status
+                                    before admission (default 0)
+        --http-error-status STATUS  HTTP status for --http-error-rate, 400 to 599 (default 503)
+        --retry-after SECONDS       Retry-After sent with every 429 and 503 (default none)
+        --malformed-after-tokens N  send one event that is not JSON after N tokens (default off)
+        --close-after-tokens N      drop the connection after N tokens, like a crashed engine
+                                    (default off)
+        --no-usage                  never send the usage chunk, even when a stream asks for it
+        --served-models A[,B...]    the only model names served; others get 404 (default: any)
+        --api-key KEY               require Authorization: Bearer KEY on /v1/... (default none)
+        --loading DURATION          answer 503 on /health and /v1/... for this long after start,
+                                    like an engine loading its model (default 0)
         -h, --help                  print this help
       """;
 
-  private static final List<String> FLAGS = List.of("--host", "--port", "--name", "--ttft", "--itl",
-      "--jitter", "--max-concurrency", "--max-queue", "--fail-rate", "--fail-code",
-      "--fail-after-tokens", "--fail-after-code", "--stall-after-tokens");
+  private static final List<String> FLAGS = List.of("--protocol", "--host", "--port", "--name",
+      "--ttft", "--itl", "--jitter", "--max-concurrency", "--max-queue", "--fail-rate", "--fail-code",
+      "--fail-after-tokens", "--fail-after-code", "--stall-after-tokens", "--http-error-rate",
+      "--http-error-status", "--retry-after", "--malformed-after-tokens", "--close-after-tokens",
+      "--no-usage", "--served-models", "--api-key", "--loading");
+  /** Flags that take no value. */
+  private static final List<String> SWITCHES = List.of("--no-usage");
+  /** Flags that only the OpenAI-compatible backend has. */
+  private static final List<String> OPENAI_FLAGS = List.of("--http-error-rate", "--http-error-status",
+      "--retry-after", "--malformed-after-tokens", "--close-after-tokens", "--no-usage",
+      "--served-models", "--api-key", "--loading");
 
   private SimCommand() {}
 
+  /** The API a backend serves. */
+  enum Protocol { GRPC, OPENAI }
+
   /** Parsed command line. */
-  record Options(String host, int port, SimulatedBackendConfig config, boolean help) {}
+  record Options(
+      Protocol protocol,
+      String host,
+      int port,
+      SimulatedBackendConfig config,
+      OpenAiSimSettings openAi,
+      Duration loading,
+      boolean help) {}
 
   /** A command-line error, with a message for the user. */
   static final class UsageException extends Exception {
@@ -90,6 +133,9 @@ public final class SimCommand {
       out.print(USAGE);
       return 0;
     }
+    if (options.protocol() == Protocol.OPENAI) {
+      return runOpenAi(options, out, err);
+    }
     SimulatedBackend backend;
     try {
       backend = SimulatedBackend.start(options.host(), options.port(), options.config());
@@ -106,13 +152,46 @@ public final class SimCommand {
       backend.awaitTermination();
     } catch (InterruptedException e) {
       backend.close();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // The hook is running already.
-      }
+      removeHook(hook);
     }
     return 0;
+  }
+
+  private static int runOpenAi(Options options, PrintStream out, PrintStream err) {
+    OpenAiSimulatedBackend backend;
+    try {
+      backend = OpenAiSimulatedBackend.start(
+          options.host(), options.port(), options.config(), options.openAi());
+    } catch (IOException | RuntimeException e) {
+      err.println("sim: cannot listen on " + options.host() + ":" + options.port() + ": "
+          + rootMessage(e));
+      return 1;
+    }
+    if (!options.loading().isZero()) {
+      backend.setLoading(true);
+      CompletableFuture.delayedExecutor(options.loading().toNanos(), TimeUnit.NANOSECONDS)
+          .execute(() -> backend.setLoading(false));
+    }
+    Thread hook = new Thread(backend::close, "llmproxy-sim-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    out.println("simulated backend " + backend.name() + " listening on " + backend.baseUrl()
+        + " (openai)");
+    out.flush();
+    try {
+      backend.awaitTermination();
+    } catch (InterruptedException e) {
+      backend.close();
+      removeHook(hook);
+    }
+    return 0;
+  }
+
+  private static void removeHook(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException shuttingDown) {
+      // The hook is running already.
+    }
   }
 
   /** Parses flags given as {@code --flag value} or {@code --flag=value}. */
@@ -121,10 +200,14 @@ public final class SimCommand {
     int port = 7001;
     SimulatedBackendConfig config = SimulatedBackendConfig.defaults("sim");
     Faults faults = Faults.none();
+    Protocol protocol = Protocol.GRPC;
+    OpenAiSimSettings openAi = OpenAiSimSettings.defaults();
+    Duration loading = Duration.ZERO;
+    String openAiFlag = null;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if (arg.equals("-h") || arg.equals("--help")) {
-        return new Options(host, port, config, true);
+        return new Options(protocol, host, port, config, openAi, loading, true);
       }
       if (!arg.startsWith("--")) {
         throw new UsageException("unexpected argument '" + arg + "' (expected: flags like --port 7001)");
@@ -135,8 +218,16 @@ public final class SimCommand {
         throw new UsageException("unknown flag " + flag + " (expected one of: "
             + String.join(", ", FLAGS) + ", --help)");
       }
+      if (OPENAI_FLAGS.contains(flag) && openAiFlag == null) {
+        openAiFlag = flag;
+      }
       String value;
-      if (eq > 0) {
+      if (SWITCHES.contains(flag)) {
+        if (eq > 0) {
+          throw new UsageException(flag + ": takes no value");
+        }
+        value = "";
+      } else if (eq > 0) {
         value = arg.substring(eq + 1);
       } else if (i + 1 < args.length) {
         value = args[++i];
@@ -144,6 +235,7 @@ public final class SimCommand {
         throw new UsageException(flag + ": missing value");
       }
       switch (flag) {
+        case "--protocol" -> protocol = protocol(flag, value);
         case "--host" -> host = nonEmpty(flag, value);
         case "--port" -> port = intIn(flag, value, 0, 65535);
         case "--name" -> config = configured(flag, value, config::withName);
@@ -161,10 +253,51 @@ public final class SimCommand {
             faults = faults.withFailAfterTokens(faults.failAfterTokens(), code(flag, value));
         case "--stall-after-tokens" ->
             faults = faults.withStallAfterTokens(intIn(flag, value, -1, Integer.MAX_VALUE));
+        case "--http-error-rate" ->
+            faults = faults.withHttpError(rate(flag, value), faults.httpErrorStatus());
+        case "--http-error-status" ->
+            faults = faults.withHttpError(faults.httpErrorRate(), intIn(flag, value, 400, 599));
+        case "--retry-after" ->
+            faults = faults.withRetryAfterSeconds(intIn(flag, value, 0, Integer.MAX_VALUE));
+        case "--malformed-after-tokens" ->
+            faults = faults.withMalformedAfterTokens(intIn(flag, value, -1, Integer.MAX_VALUE));
+        case "--close-after-tokens" ->
+            faults = faults.withCloseAfterTokens(intIn(flag, value, -1, Integer.MAX_VALUE));
+        case "--no-usage" -> openAi = openAi.withUsageChunk(false);
+        case "--served-models" -> openAi = openAi.withServedModels(models(flag, value));
+        case "--api-key" -> openAi = openAi.withApiKey(apiKey(flag, value));
+        case "--loading" -> loading = duration(flag, value);
         default -> throw new AssertionError(flag);
       }
     }
-    return new Options(host, port, config.withFaults(faults), false);
+    if (openAiFlag != null && protocol != Protocol.OPENAI) {
+      throw new UsageException(openAiFlag + ": only with --protocol openai");
+    }
+    return new Options(protocol, host, port, config.withFaults(faults), openAi, loading, false);
+  }
+
+  private static Protocol protocol(String flag, String value) throws UsageException {
+    return switch (value.trim().toLowerCase(Locale.ROOT)) {
+      case "grpc" -> Protocol.GRPC;
+      case "openai" -> Protocol.OPENAI;
+      default -> throw new UsageException(flag + ": '" + value + "' (expected: grpc or openai)");
+    };
+  }
+
+  private static List<String> models(String flag, String value) throws UsageException {
+    List<String> models = Arrays.stream(value.split(",")).map(String::trim).toList();
+    if (models.isEmpty() || models.stream().anyMatch(String::isEmpty)) {
+      throw new UsageException(flag + ": '" + value + "' (expected: model names separated by commas)");
+    }
+    return models;
+  }
+
+  private static String apiKey(String flag, String value) throws UsageException {
+    if (value.isEmpty() || !value.chars().allMatch(c -> c > ' ' && c < 0x7f)) {
+      // The value is a secret: never echo it.
+      throw new UsageException(flag + ": (expected: printable ASCII without spaces)");
+    }
+    return value;
   }
 
   private interface Wither {

@@ -4,7 +4,6 @@ import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.Usage;
 import io.grpc.Deadline;
 import io.grpc.Status;
-import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -27,10 +26,16 @@ import javax.annotation.Nullable;
  * ten thousand small objects and at most one pending timer each. Lock order is call, then admission
  * queue; the queue never calls back into a call under its lock, and admission callbacks only hand the
  * call to the scheduler, so locks of two calls never nest.
+ *
+ * <p>Protocol front-ends subclass it: the gRPC service ({@code StreamingCall}, {@code UnaryCall}) and
+ * the OpenAI-compatible HTTP server ({@code dev.llmproxy.sim.openai}). A front-end calls {@link
+ * #start()} once, {@link #transportReady()} when its transport can take more output and {@link
+ * #cancel()} when the client goes away; it implements {@link #generate()} and {@link
+ * #sendFailure(Status)}. Every hook runs under this object's lock.
  */
-abstract class SimulatedCall {
+public abstract class SimulatedCall {
   /** Where a call stands. Only {@code GENERATING} produces tokens. */
-  enum Phase { NEW, QUEUED, GENERATING, STALLED, DONE }
+  protected enum Phase { NEW, QUEUED, GENERATING, STALLED, DONE }
 
   protected final SimulatedBackendConfig config;
   protected final RecordedCall record;
@@ -41,12 +46,20 @@ abstract class SimulatedCall {
   @Nullable private final Deadline deadline;
   private final Runnable admittedCallback = this::admittedFromQueue;
 
-  // Guarded by this.
+  /** Guarded by this. */
   protected Phase phase = Phase.NEW;
+  // Guarded by this.
   private boolean holdsSlot;
   @Nullable private ScheduledFuture<?> timer;
 
-  SimulatedCall(
+  /**
+   * A call about to start.
+   *
+   * @param scheduler runs token timers and admission hand-overs; any scheduler whose tasks may take
+   *     this call's lock (a shared pool, or the event loop of the call's connection)
+   * @param deadline the client's deadline, or null
+   */
+  protected SimulatedCall(
       SimulatedBackendConfig config,
       ScheduledExecutorService scheduler,
       AdmissionQueue admission,
@@ -62,25 +75,39 @@ abstract class SimulatedCall {
     this.deadline = deadline;
   }
 
-  /** The response observer; its handlers are set in {@link #start()}. */
-  abstract ServerCallStreamObserver<?> observer();
-
   /** Starts producing output; called once, under the lock, when the call gets a slot. */
-  abstract void generate();
+  protected abstract void generate();
 
-  /** Called under the lock when the transport can take more messages. */
-  void ready() {}
+  /** Called under the lock when the transport can take more output. */
+  protected void ready() {}
 
-  /** Starts the call; must run inside the service method, before it returns. */
-  final void start() {
-    ServerCallStreamObserver<?> observer = observer();
-    observer.setOnCancelHandler(this::cancelled);
-    observer.setOnReadyHandler(this::onReady);
+  /**
+   * Sends {@code status} to the client as the call's end; under the lock, once, after the call has
+   * been recorded as failed.
+   */
+  protected abstract void sendFailure(Status status);
+
+  /**
+   * A failure that the front-end injects before admission (after validation, before the
+   * {@code failRate} fault), or null to go on. Under the lock.
+   */
+  @Nullable
+  protected Status rejection() {
+    return null;
+  }
+
+  /** Starts the call: records it, validates it, then fails, queues or admits it. */
+  public final void start() {
     recorder.started(record);
     synchronized (this) {
       String invalid = invalidField(request);
       if (invalid != null) {
         fail(Status.INVALID_ARGUMENT.withDescription(invalid));
+        return;
+      }
+      Status rejected = rejection();
+      if (rejected != null) {
+        fail(rejected);
         return;
       }
       Faults faults = config.faults();
@@ -102,19 +129,19 @@ abstract class SimulatedCall {
   }
 
   /** Fails the call with {@code status}; under the lock. */
-  final void fail(Status status) {
+  protected final void fail(Status status) {
     if (phase == Phase.DONE) {
       return;
     }
     end(RecordedCall.Outcome.FAILED, status);
-    observer().onError(status.asRuntimeException());
+    sendFailure(status);
   }
 
   /**
    * Closes the call's books; under the lock, before the observer is closed (or after the call was
    * cancelled), so a client that has seen the end always finds it recorded.
    */
-  final void end(RecordedCall.Outcome outcome, Status status) {
+  protected final void end(RecordedCall.Outcome outcome, Status status) {
     phase = Phase.DONE;
     if (timer != null) {
       timer.cancel(false);
@@ -130,7 +157,7 @@ abstract class SimulatedCall {
   }
 
   /** Runs {@code step} under the lock after {@code delayNanos}, unless the call ends first. */
-  final void schedule(Runnable step, long delayNanos) {
+  protected final void schedule(Runnable step, long delayNanos) {
     try {
       timer = scheduler.schedule(() -> runTimer(step), delayNanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
@@ -139,12 +166,12 @@ abstract class SimulatedCall {
   }
 
   /** Whether a timer is pending; under the lock. */
-  final boolean timerPending() {
+  protected final boolean timerPending() {
     return timer != null;
   }
 
   /** {@code base} moved by a uniform random amount within the configured jitter, never below 0. */
-  final long jittered(Duration base) {
+  protected final long jittered(Duration base) {
     long nanos = base.toNanos();
     long jitter = config.jitter().toNanos();
     if (jitter > 0) {
@@ -154,7 +181,7 @@ abstract class SimulatedCall {
   }
 
   /** Usage of a completion with {@code completionTokens} tokens. */
-  final Usage usage(int completionTokens) {
+  protected final Usage usage(int completionTokens) {
     int promptTokens = SeededTokenGenerator.promptTokens(request);
     return Usage.newBuilder()
         .setPromptTokens(promptTokens)
@@ -164,7 +191,7 @@ abstract class SimulatedCall {
   }
 
   /** Tokens after which a fault interrupts a generation of {@code total} tokens, or -1. */
-  final int faultPoint(int total) {
+  protected final int faultPoint(int total) {
     Faults faults = config.faults();
     int fail = faults.failAfterTokens() < total ? faults.failAfterTokens() : -1;
     int stall = faults.stallAfterTokens() < total ? faults.stallAfterTokens() : -1;
@@ -175,7 +202,7 @@ abstract class SimulatedCall {
   }
 
   /** Applies the fault due after {@code sent} tokens, if any: fails or stalls. Under the lock. */
-  final boolean injectFault(int sent, boolean moreToCome) {
+  protected final boolean injectFault(int sent, boolean moreToCome) {
     if (!moreToCome) {
       return false;
     }
@@ -196,7 +223,7 @@ abstract class SimulatedCall {
   }
 
   /** Counts sent tokens and wakes waiting tests. */
-  final void countTokens(int count, long nanos) {
+  protected final void countTokens(int count, long nanos) {
     record.addTokens(count, nanos);
     recorder.changed();
   }
@@ -239,13 +266,18 @@ abstract class SimulatedCall {
     }
   }
 
-  private synchronized void onReady() {
+  /** Tells the call that its transport can take more output. */
+  public final synchronized void transportReady() {
     if (phase == Phase.GENERATING) {
       ready();
     }
   }
 
-  private synchronized void cancelled() {
+  /**
+   * Tells the call that its client went away (cancel, deadline, closed connection); the call ends as
+   * {@code CANCELLED} at once, unless it has ended already.
+   */
+  public final synchronized void cancel() {
     if (phase == Phase.DONE) {
       return;
     }

@@ -41,7 +41,7 @@ final class SimulatedLlmService extends LlmProxyGrpc.LlmProxyImplBase {
     new UnaryCall(current, scheduler, admission, recorder,
         record("Complete", current, request, deadline), deadline,
         (ServerCallStreamObserver<Completion>) responseObserver)
-        .start();
+        .startOn();
   }
 
   @Override
@@ -52,7 +52,7 @@ final class SimulatedLlmService extends LlmProxyGrpc.LlmProxyImplBase {
     new StreamingCall(current, scheduler, admission, recorder,
         record("StreamComplete", current, request, deadline), deadline,
         (ServerCallStreamObserver<CompletionChunk>) responseObserver)
-        .start();
+        .startOn();
   }
 
   private RecordedCall record(

@@ -39,20 +39,27 @@ final class StreamingCall extends SimulatedCall {
     this.out = out;
   }
 
-  @Override
-  ServerCallStreamObserver<?> observer() {
-    return out;
+  /** Starts the call; must run inside the service method, before it returns. */
+  void startOn() {
+    out.setOnCancelHandler(this::cancel);
+    out.setOnReadyHandler(this::transportReady);
+    start();
   }
 
   @Override
-  void generate() {
+  protected void sendFailure(Status status) {
+    out.onError(status.asRuntimeException());
+  }
+
+  @Override
+  protected void generate() {
     tokens = new SeededTokenGenerator(request);
     nextDueNanos = System.nanoTime() + jittered(config.timeToFirstToken());
     pump();
   }
 
   @Override
-  void ready() {
+  protected void ready() {
     pump();
   }
 

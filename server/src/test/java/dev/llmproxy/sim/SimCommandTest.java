@@ -2,6 +2,7 @@ package dev.llmproxy.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llmproxy.sim.openai.OpenAiSimSettings;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -12,8 +13,13 @@ import java.io.InputStreamReader;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -23,6 +29,12 @@ import org.junit.jupiter.api.Timeout;
 
 @Timeout(30)
 class SimCommandTest {
+  private static final String ALL_FLAGS = "--protocol, --host, --port, --name, --ttft, --itl, --jitter,"
+      + " --max-concurrency, --max-queue, --fail-rate, --fail-code, --fail-after-tokens,"
+      + " --fail-after-code, --stall-after-tokens, --http-error-rate, --http-error-status,"
+      + " --retry-after, --malformed-after-tokens, --close-after-tokens, --no-usage, --served-models,"
+      + " --api-key, --loading, --help";
+
   private final ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
   private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
 
@@ -73,13 +85,9 @@ class SimCommandTest {
 
   @Test
   void unknownFlagsMissingValuesAndStrayArgumentsAreUsageErrors() {
-    assertUsageError("unknown flag --colour (expected one of: --host, --port, --name, --ttft, --itl,"
-        + " --jitter, --max-concurrency, --max-queue, --fail-rate, --fail-code, --fail-after-tokens,"
-        + " --fail-after-code, --stall-after-tokens, --help)", "--colour", "blue");
+    assertUsageError("unknown flag --colour (expected one of: " + ALL_FLAGS + ")", "--colour", "blue");
     errBytes.reset();
-    assertUsageError("unknown flag --verbose (expected one of: --host, --port, --name, --ttft, --itl,"
-        + " --jitter, --max-concurrency, --max-queue, --fail-rate, --fail-code, --fail-after-tokens,"
-        + " --fail-after-code, --stall-after-tokens, --help)", "--verbose");
+    assertUsageError("unknown flag --verbose (expected one of: " + ALL_FLAGS + ")", "--verbose");
     errBytes.reset();
     assertUsageError("--port: missing value", "--port");
     errBytes.reset();
@@ -113,6 +121,82 @@ class SimCommandTest {
         .withMaxConcurrency(8)
         .withMaxQueue(100)
         .withFaults(new Faults(0.1, Status.Code.UNAVAILABLE, 5, Status.Code.DATA_LOSS, 7)));
+  }
+
+  @Test
+  void parsesTheOpenAiProtocolAndItsFlags() throws Exception {
+    SimCommand.Options options = SimCommand.parse(new String[] {
+        "--protocol", "openai", "--port", "8000", "--ttft", "50ms", "--itl", "20ms",
+        "--http-error-rate", "0.25", "--http-error-status", "429", "--retry-after", "2",
+        "--malformed-after-tokens", "3", "--close-after-tokens=9", "--no-usage",
+        "--served-models", "llama-3, qwen", "--api-key", "k-1", "--loading", "2s",
+        "--fail-code", "RESOURCE_EXHAUSTED"});
+
+    assertThat(options.protocol()).isEqualTo(SimCommand.Protocol.OPENAI);
+    assertThat(options.port()).isEqualTo(8000);
+    assertThat(options.config().faults()).isEqualTo(new Faults(0, Status.Code.RESOURCE_EXHAUSTED, -1,
+        Status.Code.INTERNAL, -1, 0.25, 429, 2, 3, 9));
+    assertThat(options.openAi()).isEqualTo(OpenAiSimSettings.defaults()
+        .withUsageChunk(false)
+        .withServedModels(List.of("llama-3", "qwen"))
+        .withApiKey("k-1"));
+    assertThat(options.loading()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(SimCommand.parse(new String[0]).protocol()).isEqualTo(SimCommand.Protocol.GRPC);
+  }
+
+  @Test
+  void badOpenAiFlagsAreUsageErrors() {
+    assertUsageError("--protocol: 'http' (expected: grpc or openai)", "--protocol", "http");
+    errBytes.reset();
+    assertUsageError("--http-error-status: '200' (expected: an integer from 400 to 599)",
+        "--protocol", "openai", "--http-error-status", "200");
+    errBytes.reset();
+    assertUsageError("--http-error-rate: '2' (expected: a number from 0 to 1, like 0.1)",
+        "--protocol", "openai", "--http-error-rate", "2");
+    errBytes.reset();
+    assertUsageError("--retry-after: '-1' (expected: an integer >= 0)",
+        "--protocol", "openai", "--retry-after", "-1");
+    errBytes.reset();
+    assertUsageError("--close-after-tokens: 'x' (expected: an integer >= -1)",
+        "--protocol", "openai", "--close-after-tokens", "x");
+    errBytes.reset();
+    assertUsageError("--no-usage: takes no value", "--protocol", "openai", "--no-usage=true");
+    errBytes.reset();
+    assertUsageError("--served-models: 'a,,b' (expected: model names separated by commas)",
+        "--protocol", "openai", "--served-models", "a,,b");
+    errBytes.reset();
+    assertUsageError("--api-key: (expected: printable ASCII without spaces)",
+        "--protocol", "openai", "--api-key", "secret with spaces");
+    assertThat(err()).doesNotContain("secret");
+    errBytes.reset();
+    assertUsageError("--no-usage: only with --protocol openai", "--no-usage");
+  }
+
+  @Test
+  void runServesTheOpenAiApiAndPrintsItsUrl() throws Exception {
+    PipedInputStream pipe = new PipedInputStream();
+    PrintStream out = new PrintStream(new PipedOutputStream(pipe), true, StandardCharsets.UTF_8);
+    CompletableFuture<Integer> exit = new CompletableFuture<>();
+    Thread command = new Thread(() -> exit.complete(SimCommand.run(
+        new String[] {"--protocol", "openai", "--port", "0", "--name", "sim-http", "--itl", "1ms"},
+        out, System.err)));
+    command.start();
+    String line = new BufferedReader(new InputStreamReader(pipe, StandardCharsets.UTF_8)).readLine();
+
+    Matcher m = Pattern.compile("simulated backend sim-http listening on (http://127\\.0\\.0\\.1:\\d+)"
+        + " \\(openai\\)").matcher(line);
+    assertThat(m.matches()).as(line).isTrue();
+    HttpResponse<String> response = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+        .send(HttpRequest.newBuilder(URI.create(m.group(1) + "/v1/completions"))
+            .timeout(Duration.ofSeconds(10))
+            .POST(HttpRequest.BodyPublishers.ofString(
+                "{\"model\":\"m\",\"prompt\":\"hi\",\"max_tokens\":3}"))
+            .build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("llmproxy-upstream")).hasValue("sim-http");
+
+    command.interrupt();
+    assertThat(exit.get(10, TimeUnit.SECONDS)).isZero();
   }
 
   @Test
