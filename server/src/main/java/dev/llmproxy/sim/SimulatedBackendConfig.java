@@ -13,7 +13,8 @@ import java.time.Duration;
  *
  * <p>Capacity models a GPU server's batch and queue: at most {@code maxConcurrency} calls generate at
  * once ({@code 0}: unlimited); up to {@code maxQueue} further calls wait for a slot, first come first
- * served; calls beyond that fail at once with {@code RESOURCE_EXHAUSTED}.
+ * served; calls beyond that fail at once with {@code RESOURCE_EXHAUSTED} (HTTP 429 in OpenAI
+ * mode).
  *
  * <p>Start from {@link #defaults(String)} and change what you need with the withers:
  * <pre>{@code

@@ -2,7 +2,9 @@
  * The simulated backend: a real upstream LLM server for demos, tests and benchmarks. It lives apart
  * from the proxy because it is an upstream; the proxy only starts it ({@link
  * dev.llmproxy.sim.SimulatedBackend}) or dispatches the {@code sim} command to it ({@link
- * dev.llmproxy.sim.SimCommand}).
+ * dev.llmproxy.sim.SimCommand}). It speaks gRPC ({@link dev.llmproxy.sim.SimulatedBackend}) or the
+ * OpenAI-compatible HTTP API ({@link dev.llmproxy.sim.openai.OpenAiSimulatedBackend}); both drive the
+ * same engine ({@link dev.llmproxy.sim.SimulatedCall}), so they produce the same text at the same pace.
  *
  * <p>Choices the product spec leaves open, made here:
  * <ul>

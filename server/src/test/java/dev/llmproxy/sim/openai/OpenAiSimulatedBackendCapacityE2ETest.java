@@ -41,9 +41,12 @@ class OpenAiSimulatedBackendCapacityE2ETest {
         .withInterTokenLatency(Duration.ofMillis(50))
         .withMaxConcurrency(1));
     Socket running = stream("running", 1_000);
-    assertThat(sim.backend.recorder().await(r -> r.started() == 1, WAIT)).isTrue();
+    // Recorded first, admitted a moment later: wait for the slot to be taken.
+    assertThat(sim.backend.recorder().await(
+        r -> r.started() == 1 && sim.backend.requestsRunning() == 1, WAIT)).isTrue();
     stream("waiting", 2);
-    assertThat(sim.backend.recorder().await(r -> r.started() == 2, WAIT)).isTrue();
+    assertThat(sim.backend.recorder().await(
+        r -> r.started() == 2 && sim.backend.requestsWaiting() == 1, WAIT)).isTrue();
 
     String metrics = sim.get("/metrics").body();
 

@@ -158,7 +158,9 @@ class OpenAiSimulatedBackendFaultsE2ETest {
             java.net.URI.create(sim.backend.baseUrl() + "/v1/completions"))
         .POST(java.net.http.HttpRequest.BodyPublishers.ofString(completion("hold", 4, ""))).build(),
         HttpResponse.BodyHandlers.ofString());
-    assertThat(sim.backend.recorder().await(r -> r.inFlight() == 1, OpenAiFixture.WAIT)).isTrue();
+    // Recorded first, admitted a moment later: wait for the slot to be taken.
+    assertThat(sim.backend.recorder().await(
+        r -> r.inFlight() == 1 && sim.backend.requestsRunning() == 1, OpenAiFixture.WAIT)).isTrue();
 
     HttpResponse<String> second = sim.post("/v1/completions", completion("overflow", 4, ""));
 
