@@ -107,7 +107,7 @@ public final class ProxyServer implements AutoCloseable {
       List<Route> built = new ArrayList<>();
       for (RouteConfig rc : config.routes()) {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
-            ? embedded.start(rc.name(), rc.simulated()) : rc.upstreams();
+            ? embedded.start(rc.name(), rc.simulated(), rc.protocol()) : rc.upstreams();
         built.add(channels.create(rc, upstreams));
         if (rc.protocol() == UpstreamProtocol.GRPC) {
           observability.watchUpstreamHealth(rc, upstreams, channels); // OpenAI upstreams report their polls
@@ -231,6 +231,11 @@ public final class ProxyServer implements AutoCloseable {
 
   public ProxyConfig config() {
     return config;
+  }
+
+  /** The routes and their channels. */
+  public RouteTable routes() {
+    return routes;
   }
 
   /** The simulated upstreams started in-process for the demo or a {@code simulated} route. */
