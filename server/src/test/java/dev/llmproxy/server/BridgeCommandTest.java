@@ -47,8 +47,8 @@ class BridgeCommandTest {
         HealthCheckRequest check = HealthCheckRequest.newBuilder().setService("llmproxy.v1.LlmProxy").build();
         await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(
             health.withDeadlineAfter(5, TimeUnit.SECONDS).check(check).getStatus()).isEqualTo(ServingStatus.SERVING));
-        engine.healthStatus = 503;
-        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(
+        engine.healthStatus = 503; // out after three failed polls, 2 s apart
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> assertThat(
             health.withDeadlineAfter(5, TimeUnit.SECONDS).check(check).getStatus()).isEqualTo(ServingStatus.NOT_SERVING));
       } finally {
         channel.shutdownNow();

@@ -15,6 +15,8 @@ import java.util.Locale;
  * @param healthPath polled on each upstream, from the root of its address ({@code /health})
  * @param healthInterval time between polls
  * @param healthTimeout how long one poll may take before it counts as a failure
+ * @param unhealthyThreshold failed polls in a row that take an upstream out of rotation (one
+ *     success brings it back): an engine that answers one poll late under load stays in
  * @param connectTimeout how long opening a connection may take
  * @param maxConnections calls (HTTP exchanges) open to one upstream at once; more are refused as busy
  * @param httpVersion HTTP/1.1, HTTP/2, or {@code AUTO}: HTTP/2 where TLS offers it, else HTTP/1.1
@@ -27,6 +29,7 @@ public record OpenAiSettings(
     String healthPath,
     Duration healthInterval,
     Duration healthTimeout,
+    int unhealthyThreshold,
     Duration connectTimeout,
     int maxConnections,
     HttpVersion httpVersion) {
@@ -37,10 +40,13 @@ public record OpenAiSettings(
   /** The HTTP version used toward upstreams. */
   public enum HttpVersion { AUTO, HTTP1, HTTP2 }
 
-  /** Defaults: the requested model, no key, {@code http}, {@code /health} every 2 s, 1,024 connections. */
+  /**
+   * Defaults: the requested model, no key, {@code http}, {@code /health} every 2 s (out after 3
+   * failed polls), 1,024 connections.
+   */
   public static OpenAiSettings defaults() {
     return new OpenAiSettings(null, null, "http", "", DEFAULT_HEALTH_PATH, DEFAULT_HEALTH_INTERVAL,
-        Duration.ofSeconds(1), Duration.ofSeconds(5), 1024, HttpVersion.AUTO);
+        Duration.ofSeconds(2), 3, Duration.ofSeconds(5), 1024, HttpVersion.AUTO);
   }
 
   /**
@@ -60,7 +66,8 @@ public record OpenAiSettings(
     String basePath = normalizedPath(route.pathOf("base_path"), route.string("base_path", ""));
     String healthPath = DEFAULT_HEALTH_PATH;
     Duration interval = DEFAULT_HEALTH_INTERVAL;
-    Duration timeout = Duration.ofSeconds(1);
+    Duration timeout = Duration.ofSeconds(2);
+    int unhealthyThreshold = 3;
     if (route.raw("health_check") instanceof java.util.Map<?, ?>) {
       ConfigNode health = route.child("health_check");
       healthPath = health.string("path", DEFAULT_HEALTH_PATH);
@@ -69,6 +76,7 @@ public record OpenAiSettings(
       }
       interval = health.duration("interval", interval, Duration.ofMillis(100), Duration.ofHours(1));
       timeout = health.duration("timeout", timeout, Duration.ofMillis(10), Duration.ofMinutes(1));
+      unhealthyThreshold = health.integer("unhealthy_threshold", unhealthyThreshold, 1, 100);
       health.rejectUnknownKeys();
     }
     ConfigNode http = route.child("http");
@@ -76,8 +84,8 @@ public record OpenAiSettings(
     int maxConnections = http.integer("max_connections", 1024, 1, 1_000_000);
     HttpVersion version = http.enumValue("version", HttpVersion.AUTO, HttpVersion.class);
     http.rejectUnknownKeys();
-    return new OpenAiSettings(upstreamModel, apiKey, scheme, basePath, healthPath, interval, timeout, connect,
-        maxConnections, version);
+    return new OpenAiSettings(upstreamModel, apiKey, scheme, basePath, healthPath, interval, timeout,
+        unhealthyThreshold, connect, maxConnections, version);
   }
 
   /**

@@ -14,8 +14,10 @@ import java.util.function.Consumer;
 
 /**
  * Polls one OpenAI-compatible upstream's health URL ({@code /health} by default) and publishes
- * the answer as a {@code grpc.health.v1} status: 2xx is SERVING; anything else (503 while an engine
- * loads its model, an error, no answer within the timeout) is NOT_SERVING. One poll at a time,
+ * the answer as a {@code grpc.health.v1} status: a 2xx makes it SERVING; {@code unhealthyThreshold}
+ * failures in a row (503 while an engine loads its model, an error, no answer within the timeout)
+ * make it NOT_SERVING, so that one poll answered late by a busy engine does not empty a route. The
+ * first poll decides alone: a failure before any success is NOT_SERVING at once. One poll at a time,
  * {@code interval} after the previous one ended; the first at once.
  */
 final class HttpHealthPoller implements AutoCloseable {
@@ -24,6 +26,9 @@ final class HttpHealthPoller implements AutoCloseable {
   private final Duration interval;
   private final ScheduledExecutorService scheduler;
   private final Consumer<ServingStatus> publish;
+  private final int unhealthyThreshold;
+  private int failures; // polls run one at a time
+  private boolean decided;
   private volatile boolean closed;
   private volatile ScheduledFuture<?> next;
 
@@ -32,7 +37,8 @@ final class HttpHealthPoller implements AutoCloseable {
    *     with a key), or {@code null}
    */
   HttpHealthPoller(HttpClient client, URI url, String authorization, Duration interval, Duration timeout,
-      ScheduledExecutorService scheduler, Consumer<ServingStatus> publish) {
+      int unhealthyThreshold, ScheduledExecutorService scheduler, Consumer<ServingStatus> publish) {
+    this.unhealthyThreshold = unhealthyThreshold;
     this.client = client;
     HttpRequest.Builder builder = HttpRequest.newBuilder(url).GET().timeout(timeout);
     if (authorization != null) {
@@ -54,7 +60,9 @@ final class HttpHealthPoller implements AutoCloseable {
     }
     client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, failure) -> {
       boolean serving = failure == null && response.statusCode() / 100 == 2;
-      if (!closed) {
+      failures = serving ? 0 : failures + 1;
+      if (!closed && (serving || failures >= unhealthyThreshold || !decided)) {
+        decided = true;
         publish.accept(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
       }
       schedule();

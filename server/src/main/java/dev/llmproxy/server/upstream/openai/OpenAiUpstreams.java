@@ -143,7 +143,7 @@ public final class OpenAiUpstreams implements AutoCloseable {
     EndpointHealthService health = new EndpointHealthService();
     HttpHealthPoller poller = route.healthCheck()
         ? new HttpHealthPoller(client, endpoint.urls().health(), authorization, settings.healthInterval(),
-            settings.healthTimeout(), scheduler, status -> {
+            settings.healthTimeout(), settings.unhealthyThreshold(), scheduler, status -> {
               health.set(status);
               healthListener.healthChanged(name, status == ServingStatus.SERVING);
             })
