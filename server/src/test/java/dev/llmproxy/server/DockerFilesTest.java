@@ -7,6 +7,7 @@ import dev.llmproxy.server.config.ObservabilityConfig;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.config.UpstreamProtocol;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -54,7 +55,7 @@ class DockerFilesTest {
   @SuppressWarnings("unchecked")
   void composeRunsTheProxyOverThreeSimulatedUpstreamsRedisAndPrometheus() throws Exception {
     Map<String, Map<String, Object>> services = services();
-    assertThat(services).containsOnlyKeys("llmproxy", "sim-1", "sim-2", "sim-3", "redis", "prometheus");
+    assertThat(services).containsOnlyKeys("llmproxy", "sim-1", "sim-2", "sim-3", "vllm-sim", "redis", "prometheus");
     assertThat((List<String>) services.get("llmproxy").get("volumes"))
         .contains("./llmproxy.yaml:/etc/llmproxy/llmproxy.yaml:ro");
     assertThat((List<String>) services.get("llmproxy").get("command"))
@@ -72,6 +73,15 @@ class DockerFilesTest {
       Map<String, Object> healthcheck = (Map<String, Object>) services.get(service).get("healthcheck");
       assertThat((List<String>) healthcheck.get("test")).contains(HealthCheck.class.getName(), "127.0.0.1:" + port);
     }
+
+    // The OpenAI-compatible route's engine is the OpenAI-mode sim service on the URL's port.
+    RouteConfig engine = new ConfigLoader().load(DOCKER.resolve("llmproxy.yaml")).routes().get(1);
+    assertThat(engine.protocol()).isEqualTo(UpstreamProtocol.OPENAI);
+    URI url = URI.create(engine.upstreams().get(0).address());
+    List<String> command = (List<String>) services.get(url.getHost()).get("command");
+    assertThat(command).startsWith("sim").containsSequence("--protocol", "openai").containsSequence("--host", "0.0.0.0")
+        .containsSequence("--port", String.valueOf(url.getPort()))
+        .containsSequence("--name", engine.upstreams().get(0).name());
   }
 
   @Test

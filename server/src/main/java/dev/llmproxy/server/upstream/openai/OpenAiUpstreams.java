@@ -89,7 +89,7 @@ public final class OpenAiUpstreams implements AutoCloseable {
         .connectTimeout(settings.connectTimeout())
         .followRedirects(HttpClient.Redirect.NEVER)
         // HTTP/1.1 bodies are handed to calls on the client's selector thread: nothing on that path
-        // blocks, and a hop to another thread per token cost ~10% of the proxy's CPU (JFR). HTTP/2
+        // blocks, and a hop to another thread per token showed in the profile (JFR). HTTP/2
         // keeps an executor of its own.
         .executor(version == HttpClient.Version.HTTP_1_1 ? Runnable::run : httpExecutor)
         .build();
