@@ -5,9 +5,11 @@ import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
+import dev.llmproxy.server.config.ServerLimits;
 import dev.llmproxy.server.config.ServerResilience;
 import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.limits.IncompleteRequestBudget;
 import dev.llmproxy.server.observability.Observability;
 import dev.llmproxy.server.quota.AccessControl;
 import dev.llmproxy.server.quota.QuotaConfig;
@@ -125,6 +127,7 @@ public final class ProxyServer implements AutoCloseable {
               observability.serverInterceptor()))
           .addService(health.getHealthService());
       connectionSettings(builder, sc.resilience());
+      limits(builder, sc.limits(), timers, meters);
       if (sc.reflection()) {
         builder.addService(ProtoReflectionServiceV1.newInstance());
         builder.addService(ProtoReflectionService.newInstance());
@@ -302,6 +305,22 @@ public final class ProxyServer implements AutoCloseable {
         builder.maxConnectionAgeGrace(r.maxConnectionAgeGrace().toNanos(), TimeUnit.NANOSECONDS);
       }
     }
+  }
+
+  /**
+   * What one client, or all together, may make the listener hold: streams per connection, the
+   * rate of stream resets (HTTP/2 rapid reset), and bytes of unfinished request messages. The
+   * budget's interceptor goes on the whole server, so it runs before every service's own chain.
+   */
+  private static void limits(NettyServerBuilder builder, ServerLimits limits, ScheduledExecutorService timers,
+      MeterRegistry meters) {
+    builder.maxConcurrentCallsPerConnection(limits.maxConcurrentStreams());
+    if (limits.maxResets() > 0) {
+      builder.maxRstFramesPerWindow(limits.maxResets(), (int) limits.resetWindow().toSeconds());
+    }
+    IncompleteRequestBudget budget = new IncompleteRequestBudget(limits.maxIncompleteRequestBytes(), timers, meters);
+    builder.addStreamTracerFactory(budget);
+    builder.intercept(budget.interceptor());
   }
 
   /**
