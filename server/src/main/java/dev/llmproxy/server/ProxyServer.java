@@ -69,6 +69,7 @@ public final class ProxyServer implements AutoCloseable {
   private final DrainingServerInterceptor drain;
   private final Observability observability;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicBoolean stoppedNow = new AtomicBoolean();
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
       EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
@@ -254,6 +255,9 @@ public final class ProxyServer implements AutoCloseable {
     drain.startDraining();
     server.shutdown(); // no new connections; GOAWAY on the open ones, whose calls go on
     boolean finished = drain.awaitIdle(grace);
+    if (stoppedNow.get()) {
+      return false; // stopNow() cancelled the calls and closes everything
+    }
     if (!finished) {
       drain.cancelAll(Status.UNAVAILABLE.withDescription("llmproxy is shutting down (shutdown_grace "
           + grace.toMillis() + " ms is over)"));
@@ -261,6 +265,31 @@ public final class ProxyServer implements AutoCloseable {
     }
     close();
     return finished;
+  }
+
+  /**
+   * Stops without waiting for calls to finish, e.g. on a second SIGTERM during a drain: new calls
+   * are refused, the calls in flight are cancelled with UNAVAILABLE (so their clients learn the
+   * proxy is shutting down rather than seeing a bare reset), then everything is closed. A
+   * {@link #drain} in progress returns false.
+   *
+   * @return how many calls were still in flight and were cancelled
+   */
+  public int stopNow() throws InterruptedException {
+    stoppedNow.set(true);
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+    drain.startDraining();
+    int cancelled = drain.inFlight();
+    drain.cancelAll(Status.UNAVAILABLE.withDescription("llmproxy is shutting down (stopped before calls finished)"));
+    drain.awaitIdle(Duration.ofSeconds(1)); // lets the cancelled calls send their status
+    close();
+    return cancelled;
+  }
+
+  /** Whether {@link #stopNow()} was called. */
+  public boolean stoppedNow() {
+    return stoppedNow.get();
   }
 
   /** Calls of the {@code LlmProxy} service in flight now. */
