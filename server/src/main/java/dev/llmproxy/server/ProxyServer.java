@@ -347,7 +347,9 @@ public final class ProxyServer implements AutoCloseable {
     if (limits.maxResets() > 0) {
       builder.maxRstFramesPerWindow(limits.maxResets(), (int) limits.resetWindow().toSeconds());
     }
-    IncompleteRequestBudget budget = new IncompleteRequestBudget(limits.maxIncompleteRequestBytes(), timers, meters);
+    IncompleteRequestBudget budget = new IncompleteRequestBudget(limits.maxIncompleteRequestBytes(),
+        limits.maxIncompleteRequestBytesPerConnection(), timers, meters);
+    builder.addTransportFilter(budget.transportFilter());
     builder.addStreamTracerFactory(budget);
     builder.intercept(budget.interceptor());
   }

@@ -160,7 +160,7 @@ class HostileClientE2ETest {
   @Test
   void unfinishedRequestsCannotHoldMoreThanTheBudget() throws Exception {
     long budget = 8L << 20;
-    start(l -> l.withMaxIncompleteRequestBytes(budget));
+    start(l -> l.withMaxIncompleteRequestBytes(budget, budget));
     int messageBytes = 4 << 20;
     byte[] part = new byte[3 << 20];
     byte[] announce = RawHttp2Connection.messagePrefix(messageBytes - 100);
@@ -199,8 +199,33 @@ class HostileClientE2ETest {
   }
 
   @Test
+  void oneConnectionCannotSpendTheWholeBudgetSoOtherClientsAreServedDuringTheAttack() throws Exception {
+    long perConnection = 8L << 20;
+    start(l -> l.withMaxIncompleteRequestBytes(64L << 20, perConnection));
+    byte[] part = new byte[3 << 20];
+    byte[] announce = RawHttp2Connection.messagePrefix((4 << 20) - 100);
+    try (RawHttp2Connection c = RawHttp2Connection.open("127.0.0.1", proxy.port())) {
+      assertThat(c.awaitSettings(Duration.ofSeconds(10))).isTrue();
+      List<Integer> ids = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        int id = c.openCall(COMPLETE);
+        ids.add(id);
+        c.send(id, announce, false, Duration.ofSeconds(5));
+        c.send(id, part, false, Duration.ofSeconds(5));
+        c.flush();
+      }
+      assertThat(eventually(Duration.ofSeconds(20), () -> ids.stream().anyMatch(id ->
+          String.valueOf(Status.Code.RESOURCE_EXHAUSTED.value()).equals(c.grpcStatus(id))))).isTrue();
+      assertThat(heldBytes()).isLessThanOrEqualTo((double) perConnection + (1 << 20));
+      // The attacker's connection still holds its share; a client on another connection is served.
+      assertThat(c.ended()).isFalse();
+      assertThat(client().complete(prompt("served during the attack", 2)).getText()).isNotEmpty();
+    }
+  }
+
+  @Test
   void aWholeLargeRequestStillPassesUnderTheBudget() throws Exception {
-    start(l -> l.withMaxIncompleteRequestBytes(8L << 20));
+    start(l -> l.withMaxIncompleteRequestBytes(8L << 20, 8L << 20));
     String big = "x".repeat(3 << 20);
     try {
       client().complete(prompt(big, 2));

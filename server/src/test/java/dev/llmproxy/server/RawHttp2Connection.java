@@ -121,14 +121,14 @@ final class RawHttp2Connection implements AutoCloseable {
     do {
       int n;
       synchronized (this) {
-        while (!ended && window(id) <= 0 && bytes.length > 0) {
+        while (!ended && window(id) <= 0 && bytes.length > 0 && !answered(id)) {
           long left = deadline - System.nanoTime();
           if (left <= 0) {
             return false;
           }
           TimeUnit.NANOSECONDS.timedWait(this, left);
         }
-        if (ended) {
+        if (ended || answered(id)) {
           return false;
         }
         n = (int) Math.min(Math.min(bytes.length - offset, MAX_DATA), window(id));
@@ -142,6 +142,11 @@ final class RawHttp2Connection implements AutoCloseable {
       }
     } while (offset < bytes.length);
     return true;
+  }
+
+  /** Whether the server already ended stream {@code id} (trailers or a reset). */
+  boolean answered(int id) {
+    return grpcStatus.containsKey(id) || resets.containsKey(id);
   }
 
   private long window(int id) {
@@ -277,7 +282,12 @@ final class RawHttp2Connection implements AutoCloseable {
           notifyAll();
         }
       }
-      case RST_STREAM -> resets.put(stream, int32(p, 0));
+      case RST_STREAM -> {
+        resets.put(stream, int32(p, 0));
+        synchronized (this) {
+          notifyAll();
+        }
+      }
       case HEADERS -> {
         int start = 0;
         int end = p.length;
@@ -293,6 +303,9 @@ final class RawHttp2Connection implements AutoCloseable {
         CharSequence status = headers.get("grpc-status");
         if (status != null) {
           grpcStatus.put(stream, status.toString());
+          synchronized (this) {
+            notifyAll();
+          }
         }
       }
       default -> { } // DATA and the rest: ignored (our calls are never meant to be answered)

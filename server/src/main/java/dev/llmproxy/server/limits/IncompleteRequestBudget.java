@@ -1,8 +1,10 @@
 package dev.llmproxy.server.limits;
 
+import io.grpc.Attributes;
 import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.ServerStreamTracer;
+import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -23,15 +25,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>How: a {@link ServerStreamTracer} per stream adds the wire bytes grpc reads for the message
  * being received ({@code inboundWireSize} between {@code inboundMessage} and
  * {@code inboundMessageRead}) to one counter and takes them off again when the message is complete
- * or the stream ends. A stream whose bytes take the counter past the budget is refused with
+ * or the stream ends; and to its connection's counter (kept in the transport's attributes by
+ * {@link #transportFilter()}), so that one connection cannot spend the whole budget and lock the
+ * other clients out. A stream whose bytes take either counter past its budget is refused with
  * RESOURCE_EXHAUSTED (the tracer cannot close a call, so it asks the call's
  * {@link IncompleteRequestServerInterceptor} to, on {@code closer}, off the transport thread), and
- * while the budget is spent new calls are refused at their headers. Every refusal is counted.
+ * while the budget (or its connection's share) is spent new calls are refused at their headers.
+ * Every refusal is counted.
  */
 public final class IncompleteRequestBudget extends ServerStreamTracer.Factory {
   static final Context.Key<StreamAccount> ACCOUNT = Context.key("llmproxy-incomplete-request");
+  private static final Attributes.Key<AtomicLong> CONNECTION = Attributes.Key.create("llmproxy-incomplete-request");
 
   private final long maxBytes;
+  private final long maxBytesPerConnection;
   private final Executor closer;
   private final AtomicLong held = new AtomicLong();
   private final Counter refusedAtHeaders;
@@ -39,13 +46,16 @@ public final class IncompleteRequestBudget extends ServerStreamTracer.Factory {
 
   /**
    * @param maxBytes the budget, over every stream of the proxy
+   * @param maxBytesPerConnection the budget of the streams of one connection
    * @param closer runs the closing of over-budget calls (not a transport thread's work)
    */
-  public IncompleteRequestBudget(long maxBytes, Executor closer, MeterRegistry meters) {
-    if (maxBytes < 1) {
-      throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: > 0)");
+  public IncompleteRequestBudget(long maxBytes, long maxBytesPerConnection, Executor closer, MeterRegistry meters) {
+    if (maxBytes < 1 || maxBytesPerConnection < 1) {
+      throw new IllegalArgumentException("maxBytes: " + maxBytes + ", maxBytesPerConnection: "
+          + maxBytesPerConnection + " (expected: > 0)");
     }
     this.maxBytes = maxBytes;
+    this.maxBytesPerConnection = maxBytesPerConnection;
     this.closer = closer;
     Gauge.builder("llmproxy.server.incomplete.request.bytes", held, AtomicLong::get)
         .description("Bytes held for request messages that have begun but not finished arriving")
@@ -70,8 +80,20 @@ public final class IncompleteRequestBudget extends ServerStreamTracer.Factory {
     return new IncompleteRequestServerInterceptor(this);
   }
 
-  boolean spent() {
-    return held.get() >= maxBytes;
+  /** Gives each connection its own counter; install it on the server with the tracer. */
+  public ServerTransportFilter transportFilter() {
+    return new ServerTransportFilter() {
+      @Override
+      public Attributes transportReady(Attributes attributes) {
+        return attributes.toBuilder().set(CONNECTION, new AtomicLong()).build();
+      }
+    };
+  }
+
+  /** Whether a new call on the connection with these attributes would find the budget spent. */
+  boolean spent(Attributes callAttributes) {
+    AtomicLong connection = callAttributes.get(CONNECTION);
+    return held.get() >= maxBytes || (connection != null && connection.get() >= maxBytesPerConnection);
   }
 
   void refusedAtHeaders() {
@@ -80,7 +102,8 @@ public final class IncompleteRequestBudget extends ServerStreamTracer.Factory {
 
   Status refusal() {
     return Status.RESOURCE_EXHAUSTED.withDescription("llmproxy: too many bytes of unfinished requests in flight "
-        + "(server.max_incomplete_request_bytes " + maxBytes + "); retry later");
+        + "(server.max_incomplete_request_bytes " + maxBytes + ", per connection " + maxBytesPerConnection
+        + "); retry later");
   }
 
   @Override
@@ -91,6 +114,7 @@ public final class IncompleteRequestBudget extends ServerStreamTracer.Factory {
   /** One stream's share of the budget; its events arrive one at a time, from grpc's deframer. */
   final class StreamAccount extends ServerStreamTracer {
     private final AtomicLong mine = new AtomicLong();
+    private volatile AtomicLong connection;
     private volatile boolean reading;
     private volatile boolean refused;
     private volatile Runnable refuse;
@@ -98,6 +122,11 @@ public final class IncompleteRequestBudget extends ServerStreamTracer.Factory {
     @Override
     public Context filterContext(Context context) {
       return context.withValue(ACCOUNT, this);
+    }
+
+    @Override
+    public void serverCallStarted(ServerCallInfo<?, ?> callInfo) {
+      connection = callInfo.getAttributes().get(CONNECTION);
     }
 
     @Override
@@ -111,7 +140,9 @@ public final class IncompleteRequestBudget extends ServerStreamTracer.Factory {
         return;
       }
       mine.addAndGet(bytes);
-      if (held.addAndGet(bytes) > maxBytes && !refused) {
+      AtomicLong conn = connection;
+      boolean connectionOver = conn != null && conn.addAndGet(bytes) > maxBytesPerConnection;
+      if ((held.addAndGet(bytes) > maxBytes || connectionOver) && !refused) {
         refused = true;
         refusedMidMessage.increment();
         giveBack();
@@ -138,6 +169,10 @@ public final class IncompleteRequestBudget extends ServerStreamTracer.Factory {
       long bytes = mine.getAndSet(0);
       if (bytes != 0) {
         held.addAndGet(-bytes);
+        AtomicLong conn = connection;
+        if (conn != null) {
+          conn.addAndGet(-bytes);
+        }
       }
     }
 

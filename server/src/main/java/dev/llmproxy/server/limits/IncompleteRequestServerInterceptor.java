@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Closes the calls that {@link IncompleteRequestBudget} refuses: at the headers while the budget
- * is spent, or later, from another thread, when a call's unfinished message takes it past the
+ * (or the connection's share of it) is spent, or later, from another thread, when a call's unfinished message takes it past the
  * budget. The later refusal races with the message completing on the transport thread; one
  * compare-and-set decides: either the message is delivered and the call goes on, or the call is
  * closed and the rest of the chain only hears that it ended.
@@ -34,7 +34,7 @@ public final class IncompleteRequestServerInterceptor implements ServerIntercept
     if (account == null) {
       return next.startCall(call, headers); // a server without the tracer (in-process tests)
     }
-    if (budget.spent()) {
+    if (budget.spent(call.getAttributes())) {
       budget.refusedAtHeaders();
       call.close(budget.refusal(), new Metadata());
       return new ServerCall.Listener<>() {};

@@ -22,13 +22,17 @@ class ServerLimitsConfigTest {
     assertThat(d.maxResets()).isEqualTo(200);
     assertThat(d.resetWindow()).isEqualTo(Duration.ofSeconds(10));
     assertThat(d.maxIncompleteRequestBytes()).isEqualTo(64L << 20);
+    assertThat(d.maxIncompleteRequestBytesPerConnection()).isEqualTo(16L << 20);
   }
 
   @Test
   void parsesEverySetting() {
     ServerLimits l = limits("max_concurrent_streams: 3000, rapid_reset: {max_resets: 0, window: 30s}, "
         + "max_incomplete_request_bytes: 1048576");
-    assertThat(l).isEqualTo(new ServerLimits(3000, 0, Duration.ofSeconds(30), 1 << 20));
+    // The per-connection share defaults to at most the whole budget.
+    assertThat(l).isEqualTo(new ServerLimits(3000, 0, Duration.ofSeconds(30), 1 << 20, 1 << 20));
+    assertThat(limits("max_incomplete_request_bytes_per_connection: 4096").maxIncompleteRequestBytesPerConnection())
+        .isEqualTo(4096);
   }
 
   @Test
