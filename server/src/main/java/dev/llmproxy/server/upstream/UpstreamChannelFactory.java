@@ -11,6 +11,7 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -59,6 +60,8 @@ public final class UpstreamChannelFactory {
         .maxInboundMessageSize(maxMessageBytes)
         // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
         .flowControlWindow(config.flowControlWindow())
+        // An unreachable address fails the connection attempt (UNAVAILABLE) after this, not Netty's 30 s.
+        .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.resilience().connectTimeout().toMillis())
         .userAgent("llmproxy");
     if (!interceptors.isEmpty()) {
       builder.intercept(interceptors);
