@@ -70,6 +70,7 @@ public final class ProxyServer implements AutoCloseable {
   private final Observability observability;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean stoppedNow = new AtomicBoolean();
+  private boolean stopping; // guarded by this
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
       EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
@@ -137,9 +138,18 @@ public final class ProxyServer implements AutoCloseable {
         builder.addServices(AdminInterface.getStandardServices());
       }
       Server server = builder.build().start();
-      health.setStatus("", ServingStatus.SERVING);
-      health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain, observability);
+      // NOT_SERVING until the quota store has answered (Redis: connected), so a readiness probe
+      // holds traffic back instead of letting the first calls fail on a store still connecting.
+      health.setStatus("", ServingStatus.NOT_SERVING);
+      health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+      ProxyServer proxy = new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain,
+          observability);
+      if (quotaStore == null) {
+        proxy.serving();
+      } else {
+        quotaStore.ready().thenRun(proxy::serving);
+      }
+      return proxy;
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
@@ -154,6 +164,21 @@ public final class ProxyServer implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** Reports SERVING, unless the proxy is already stopping. */
+  private synchronized void serving() {
+    if (!stopping) {
+      health.setStatus("", ServingStatus.SERVING);
+      health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    }
+  }
+
+  /** Reports NOT_SERVING from now on. */
+  private synchronized void notServing() {
+    stopping = true;
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
   }
 
   /** The {@code LlmProxy} service with routing only: no cache, no keys, no quotas. For tests. */
@@ -250,8 +275,7 @@ public final class ProxyServer implements AutoCloseable {
    * @return whether every call finished within the grace period
    */
   public boolean drain(Duration grace) throws InterruptedException {
-    health.setStatus("", ServingStatus.NOT_SERVING);
-    health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+    notServing();
     drain.startDraining();
     server.shutdown(); // no new connections; GOAWAY on the open ones, whose calls go on
     boolean finished = drain.awaitIdle(grace);
@@ -277,8 +301,7 @@ public final class ProxyServer implements AutoCloseable {
    */
   public int stopNow() throws InterruptedException {
     stoppedNow.set(true);
-    health.setStatus("", ServingStatus.NOT_SERVING);
-    health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+    notServing();
     drain.startDraining();
     int cancelled = drain.inFlight();
     drain.cancelAll(Status.UNAVAILABLE.withDescription("llmproxy is shutting down (stopped before calls finished)"));
@@ -302,7 +325,10 @@ public final class ProxyServer implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    health.enterTerminalState();
+    synchronized (this) {
+      stopping = true;
+      health.enterTerminalState();
+    }
     server.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
