@@ -112,7 +112,7 @@ public final class ProxyServer implements AutoCloseable {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
             ? embedded.start(rc.name(), rc.simulated()) : rc.upstreams();
         built.add(channels.create(rc, upstreams));
-        observability.watchUpstreamHealth(rc, upstreams, channels);
+        observability.watchUpstreamHealth(rc, upstreams);
       }
       routes = new RouteTable(built);
       quotaStore = config.auth() == null ? null : openQuotaStore(config.quota(), meters);

@@ -3,7 +3,6 @@ package dev.llmproxy.server.observability;
 import dev.llmproxy.server.config.ObservabilityConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
-import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import io.grpc.ClientInterceptor;
 import io.grpc.ServerInterceptor;
 import io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent;
@@ -133,13 +132,12 @@ public final class Observability implements AutoCloseable {
   }
 
   /** Publishes the health of a route's static upstreams (nothing without metrics). */
-  public synchronized void watchUpstreamHealth(RouteConfig route, List<UpstreamEndpoint> upstreams,
-      UpstreamChannelFactory channels) {
+  public synchronized void watchUpstreamHealth(RouteConfig route, List<UpstreamEndpoint> upstreams) {
     if (http == null || upstreams.isEmpty()) {
       return;
     }
     if (healthWatcher == null) {
-      healthWatcher = new UpstreamHealthWatcher(registry, channels, Duration.ofSeconds(1));
+      healthWatcher = new UpstreamHealthWatcher(registry, Duration.ofSeconds(1));
     }
     healthWatcher.watch(route, upstreams);
   }
