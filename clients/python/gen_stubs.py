@@ -54,7 +54,12 @@ def read_descriptor_set(source):
 
 
 def generate(source=None, out=HERE):
-    from grpc_tools import protoc  # Debian: python3-grpc-tools
+    try:
+        from grpc_tools import protoc
+    except ImportError:
+        sys.exit("gen_stubs: the grpc_tools module is missing (expected: Debian/Ubuntu: "
+                 "sudo apt-get install python3-grpc-tools, then run this with /usr/bin/python3; "
+                 "or in a virtualenv: pip install grpcio-tools)")
 
     source = source or default_source()
     with tempfile.NamedTemporaryFile(suffix=".desc") as desc:

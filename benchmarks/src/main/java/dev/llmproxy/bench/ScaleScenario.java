@@ -42,7 +42,8 @@ final class ScaleScenario implements Scenario {
     int tokens = o.integer("tokens", 20);
     String itl = o.string("itl", "500ms");
     int sims = o.integer("sims", 2);
-    int connections = o.integer("connections", 4);
+    // 625 streams per connection: under the proxy's default server.max_concurrent_streams (1000).
+    int connections = o.integer("connections", 16);
     o.rejectUnknown();
 
     Path config = Files.createTempFile("llmproxy-bench-scale-", ".yaml");

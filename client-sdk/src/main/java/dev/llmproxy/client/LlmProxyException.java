@@ -7,7 +7,7 @@ import io.grpc.Status;
 /**
  * A call to llmproxy failed. The subclasses are the cases a caller handles differently
  * ({@link QuotaExceededException}, {@link InvalidRequestException}, {@link UnauthenticatedException},
- * {@link ModelNotFoundException}, {@link UnavailableException}); any other failure, such as an
+ * {@link PermissionDeniedException}, {@link ModelNotFoundException}, {@link UnavailableException}); any other failure, such as an
  * expired deadline ({@link Status.Code#DEADLINE_EXCEEDED}), a cancelled call or a request larger
  * than the proxy accepts, is an instance of this class with its {@link #code()}.
  *

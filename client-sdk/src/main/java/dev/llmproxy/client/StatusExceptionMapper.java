@@ -45,6 +45,7 @@ final class StatusExceptionMapper {
       case RESOURCE_EXHAUSTED -> quotaOrPlain(status, metadata, details, trailers);
       case INVALID_ARGUMENT -> new InvalidRequestException(status, metadata, field(status, details));
       case UNAUTHENTICATED -> new UnauthenticatedException(status, metadata);
+      case PERMISSION_DENIED -> new PermissionDeniedException(status, metadata, request.getModel());
       case NOT_FOUND -> new ModelNotFoundException(status, metadata, request.getModel());
       case UNAVAILABLE -> new UnavailableException(status, metadata);
       default -> new LlmProxyException(status, metadata);

@@ -21,6 +21,7 @@
  * handles differently: {@link dev.llmproxy.client.QuotaExceededException},
  * {@link dev.llmproxy.client.InvalidRequestException},
  * {@link dev.llmproxy.client.UnauthenticatedException},
+ * {@link dev.llmproxy.client.PermissionDeniedException},
  * {@link dev.llmproxy.client.ModelNotFoundException} and
  * {@link dev.llmproxy.client.UnavailableException}.
  */

@@ -104,6 +104,8 @@ class StatusExceptionMapperTest {
   @Test
   void eachCaseGetsItsOwnType() {
     assertThat(map(Status.UNAUTHENTICATED)).isInstanceOf(UnauthenticatedException.class);
+    assertThat(map(Status.PERMISSION_DENIED.withDescription("key 'team-b' may not use model \"gpt-x\"")))
+        .isInstanceOfSatisfying(PermissionDeniedException.class, p -> assertThat(p.model()).isEqualTo("gpt-x"));
     assertThat(map(Status.UNAVAILABLE)).isInstanceOf(UnavailableException.class);
     assertThat(map(Status.DEADLINE_EXCEEDED)).isExactlyInstanceOf(LlmProxyException.class)
         .extracting(LlmProxyException::code).isEqualTo(Status.Code.DEADLINE_EXCEEDED);

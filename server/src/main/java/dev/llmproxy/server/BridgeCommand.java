@@ -143,8 +143,7 @@ final class BridgeCommand {
     boolean healthCheck = !healthPath.equals("off");
     OpenAiSettings defaults = OpenAiSettings.defaults();
     OpenAiSettings settings = new OpenAiSettings(model, key, "http", "", healthCheck ? healthPath : defaults.healthPath(),
-        defaults.healthInterval(), defaults.healthTimeout(), defaults.unhealthyThreshold(), defaults.connectTimeout(),
-        defaults.maxConnections(),
+        defaults.healthInterval(), defaults.healthTimeout(), defaults.unhealthyThreshold(), defaults.maxConnections(),
         defaults.httpVersion());
     return RouteConfig.forUpstreams(List.of(new UpstreamEndpoint(url, url)), LbPolicy.PICK_FIRST)
         .withOpenAi(settings).withHealthCheck(healthCheck);

@@ -6,8 +6,9 @@ import sun.misc.Signal;
 
 /**
  * Turns SIGTERM (and SIGINT) into a graceful drain: the first signal starts
- * {@link ProxyServer#drain(Duration)} on a thread of its own, a second one cancels the calls still
- * running at once. Handling the signal, rather than draining in a shutdown hook, is what lets the
+ * {@link ProxyServer#drain(Duration)} on a thread of its own, a second one stops at once
+ * ({@link ProxyServer#stopNow()}): the calls still running end with UNAVAILABLE, and the log says
+ * how many were cut short rather than claiming a drain. Handling the signal, rather than draining in a shutdown hook, is what lets the
  * process exit 0 after a clean drain: once the JVM runs shutdown hooks for a SIGTERM its exit
  * status is 143, whatever the hooks do.
  *
@@ -20,6 +21,7 @@ final class DrainOnSignal {
   private final Duration grace;
   private final PrintStream err;
   private Thread drainer;
+  private Thread stopper;
 
   private DrainOnSignal(ProxyServer proxy, Duration grace, PrintStream err) {
     this.proxy = proxy;
@@ -47,8 +49,21 @@ final class DrainOnSignal {
           + " calls in flight (up to " + grace.toMillis() + " ms); new calls are refused");
       drainer = new Thread(() -> drain(inFlight), "llmproxy-drain");
       drainer.start();
-    } else {
-      err.println("llmproxy: SIG" + signal.getName() + " again: cancelling the calls still running");
+    } else if (stopper == null) {
+      err.println("llmproxy: SIG" + signal.getName() + " again: stopping now, without waiting for the "
+          + proxy.callsInFlight() + " calls still running");
+      stopper = new Thread(this::stopNow, "llmproxy-stop");
+      stopper.start();
+    }
+  }
+
+  private void stopNow() {
+    try {
+      int cancelled = proxy.stopNow();
+      err.println("llmproxy: stopped before the drain finished: " + cancelled
+          + " calls were cancelled with UNAVAILABLE \"shutting down\"");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       proxy.close();
     }
   }
@@ -56,8 +71,11 @@ final class DrainOnSignal {
   private void drain(int inFlight) {
     try {
       boolean finished = proxy.drain(grace);
+      if (proxy.stoppedNow()) {
+        return; // the second signal's thread reports what happened
+      }
       err.println(finished ? "llmproxy: drained " + inFlight + " calls; stopped"
-          : "llmproxy: grace period over; cancelled the calls still running; stopped");
+          : "llmproxy: grace period over; cancelled the calls still running with UNAVAILABLE; stopped");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       proxy.close();
@@ -69,6 +87,12 @@ final class DrainOnSignal {
     Thread t;
     synchronized (this) {
       t = drainer;
+    }
+    if (t != null) {
+      t.join();
+    }
+    synchronized (this) {
+      t = stopper;
     }
     if (t != null) {
       t.join();

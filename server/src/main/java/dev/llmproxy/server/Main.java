@@ -6,6 +6,7 @@ import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
+import dev.llmproxy.server.observability.MetricsPortException;
 import dev.llmproxy.sim.SimCommand;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -35,6 +36,10 @@ public final class Main {
         out.print(ProxyOptions.USAGE);
         return 0;
       }
+      if (options.printVersion()) {
+        out.println("llmproxy " + ProxyOptions.buildVersion());
+        return 0;
+      }
       demo = options.config() == null && options.upstreams() == null;
       config = configure(options);
     } catch (ConfigException e) {
@@ -49,6 +54,9 @@ public final class Main {
       err.println("llmproxy: " + e.getMessage());
       err.println("llmproxy: not started");
       return 2;
+    } catch (MetricsPortException e) {
+      err.println("llmproxy: could not start: " + e.getMessage());
+      return 1;
     } catch (IOException | RuntimeException e) {
       err.println("llmproxy: could not start on " + config.server().host() + ":" + config.server().port()
           + ": " + describe(e));

@@ -14,11 +14,13 @@ import java.util.Locale;
  * default route. Nothing at all starts the demo.
  */
 record ProxyOptions(Path config, String host, Integer port, List<UpstreamEndpoint> upstreams, LbPolicy lb,
-    boolean help) {
+    boolean help, boolean printVersion) {
+  private static final List<String> FLAGS = List.of("--config", "--host", "--port", "--upstreams", "--lb");
 
   static final String USAGE = """
       usage: java -jar llmproxy-server.jar [--config PATH] [--host HOST] [--port PORT]
                                            [--upstreams HOST:PORT,HOST:PORT --lb POLICY]
+             java -jar llmproxy-server.jar --version
              java -jar llmproxy-server.jar sim --help     (the simulated backend)
              java -jar llmproxy-server.jar bridge --help  (one OpenAI-compatible engine as a gRPC upstream)
 
@@ -39,13 +41,22 @@ record ProxyOptions(Path config, String host, Integer port, List<UpstreamEndpoin
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
-        return new ProxyOptions(null, null, null, null, null, true);
+        return new ProxyOptions(null, null, null, null, null, true, false);
+      }
+      if (flag.equals("--version")) {
+        return new ProxyOptions(null, null, null, null, null, false, true);
       }
       String name = flag;
       String value;
       int eq = flag.indexOf('=');
       if (flag.startsWith("--") && eq > 0) {
         name = flag.substring(0, eq);
+      }
+      if (!FLAGS.contains(name)) {
+        throw new ConfigException(name + ": unknown flag (expected one of: --config, --host, "
+            + "--port, --upstreams, --lb, --help, --version)");
+      }
+      if (flag.startsWith("--") && eq > 0) {
         value = flag.substring(eq + 1);
       } else {
         if (i + 1 >= args.length) {
@@ -59,14 +70,19 @@ record ProxyOptions(Path config, String host, Integer port, List<UpstreamEndpoin
         case "--port" -> port = port(value);
         case "--upstreams" -> upstreams = upstreams(value);
         case "--lb" -> lb = lb(value);
-        default -> throw new ConfigException(flag + ": unknown flag (expected one of: --config, --host, "
-            + "--port, --upstreams, --lb, --help)");
+        default -> throw new IllegalStateException(name); // FLAGS lists every flag above
       }
     }
     if (lb != null && upstreams == null) {
       throw new ConfigException("--lb: only applies with --upstreams (set lb per route in the config file)");
     }
-    return new ProxyOptions(config, host, port, upstreams, lb, false);
+    return new ProxyOptions(config, host, port, upstreams, lb, false, false);
+  }
+
+  /** The version in the jar's manifest; "development build" when run from classes (tests, IDE). */
+  static String buildVersion() {
+    String v = ProxyOptions.class.getPackage().getImplementationVersion();
+    return v != null ? v : "development build";
   }
 
   private static String expected(String flag) {

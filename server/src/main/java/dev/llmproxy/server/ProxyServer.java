@@ -5,10 +5,12 @@ import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
+import dev.llmproxy.server.config.ServerLimits;
 import dev.llmproxy.server.config.ServerResilience;
 import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
 import dev.llmproxy.server.config.UpstreamProtocol;
+import dev.llmproxy.server.limits.IncompleteRequestBudget;
 import dev.llmproxy.server.observability.Observability;
 import dev.llmproxy.server.quota.AccessControl;
 import dev.llmproxy.server.quota.QuotaConfig;
@@ -68,6 +70,8 @@ public final class ProxyServer implements AutoCloseable {
   private final DrainingServerInterceptor drain;
   private final Observability observability;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicBoolean stoppedNow = new AtomicBoolean();
+  private boolean stopping; // guarded by this
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
       EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
@@ -110,7 +114,7 @@ public final class ProxyServer implements AutoCloseable {
             ? embedded.start(rc.name(), rc.simulated(), rc.protocol()) : rc.upstreams();
         built.add(channels.create(rc, upstreams));
         if (rc.protocol() == UpstreamProtocol.GRPC) {
-          observability.watchUpstreamHealth(rc, upstreams, channels); // OpenAI upstreams report their polls
+          observability.watchUpstreamHealth(rc, upstreams); // OpenAI upstreams report their own polls
         }
       }
       routes = new RouteTable(built);
@@ -128,6 +132,7 @@ public final class ProxyServer implements AutoCloseable {
               observability.serverInterceptor()))
           .addService(health.getHealthService());
       connectionSettings(builder, sc.resilience());
+      limits(builder, sc.limits(), timers, meters);
       if (sc.reflection()) {
         builder.addService(ProtoReflectionServiceV1.newInstance());
         builder.addService(ProtoReflectionService.newInstance());
@@ -136,9 +141,18 @@ public final class ProxyServer implements AutoCloseable {
         builder.addServices(AdminInterface.getStandardServices());
       }
       Server server = builder.build().start();
-      health.setStatus("", ServingStatus.SERVING);
-      health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain, observability);
+      // NOT_SERVING until the quota store has answered (Redis: connected), so a readiness probe
+      // holds traffic back instead of letting the first calls fail on a store still connecting.
+      health.setStatus("", ServingStatus.NOT_SERVING);
+      health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+      ProxyServer proxy = new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain,
+          observability);
+      if (quotaStore == null) {
+        proxy.serving();
+      } else {
+        quotaStore.ready().thenRun(proxy::serving);
+      }
+      return proxy;
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
@@ -153,6 +167,21 @@ public final class ProxyServer implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** Reports SERVING, unless the proxy is already stopping. */
+  private synchronized void serving() {
+    if (!stopping) {
+      health.setStatus("", ServingStatus.SERVING);
+      health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    }
+  }
+
+  /** Reports NOT_SERVING from now on. */
+  private synchronized void notServing() {
+    stopping = true;
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
   }
 
   /** The {@code LlmProxy} service with routing only: no cache, no keys, no quotas. For tests. */
@@ -254,11 +283,13 @@ public final class ProxyServer implements AutoCloseable {
    * @return whether every call finished within the grace period
    */
   public boolean drain(Duration grace) throws InterruptedException {
-    health.setStatus("", ServingStatus.NOT_SERVING);
-    health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+    notServing();
     drain.startDraining();
     server.shutdown(); // no new connections; GOAWAY on the open ones, whose calls go on
     boolean finished = drain.awaitIdle(grace);
+    if (stoppedNow.get()) {
+      return false; // stopNow() cancelled the calls and closes everything
+    }
     if (!finished) {
       drain.cancelAll(Status.UNAVAILABLE.withDescription("llmproxy is shutting down (shutdown_grace "
           + grace.toMillis() + " ms is over)"));
@@ -266,6 +297,30 @@ public final class ProxyServer implements AutoCloseable {
     }
     close();
     return finished;
+  }
+
+  /**
+   * Stops without waiting for calls to finish, e.g. on a second SIGTERM during a drain: new calls
+   * are refused, the calls in flight are cancelled with UNAVAILABLE (so their clients learn the
+   * proxy is shutting down rather than seeing a bare reset), then everything is closed. A
+   * {@link #drain} in progress returns false.
+   *
+   * @return how many calls were still in flight and were cancelled
+   */
+  public int stopNow() throws InterruptedException {
+    stoppedNow.set(true);
+    notServing();
+    drain.startDraining();
+    int cancelled = drain.inFlight();
+    drain.cancelAll(Status.UNAVAILABLE.withDescription("llmproxy is shutting down (stopped before calls finished)"));
+    drain.awaitIdle(Duration.ofSeconds(1)); // lets the cancelled calls send their status
+    close();
+    return cancelled;
+  }
+
+  /** Whether {@link #stopNow()} was called. */
+  public boolean stoppedNow() {
+    return stoppedNow.get();
   }
 
   /** Calls of the {@code LlmProxy} service in flight now. */
@@ -278,7 +333,10 @@ public final class ProxyServer implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    health.enterTerminalState();
+    synchronized (this) {
+      stopping = true;
+      health.enterTerminalState();
+    }
     server.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
@@ -310,6 +368,24 @@ public final class ProxyServer implements AutoCloseable {
         builder.maxConnectionAgeGrace(r.maxConnectionAgeGrace().toNanos(), TimeUnit.NANOSECONDS);
       }
     }
+  }
+
+  /**
+   * What one client, or all together, may make the listener hold: streams per connection, the
+   * rate of stream resets (HTTP/2 rapid reset), and bytes of unfinished request messages. The
+   * budget's interceptor goes on the whole server, so it runs before every service's own chain.
+   */
+  private static void limits(NettyServerBuilder builder, ServerLimits limits, ScheduledExecutorService timers,
+      MeterRegistry meters) {
+    builder.maxConcurrentCallsPerConnection(limits.maxConcurrentStreams());
+    if (limits.maxResets() > 0) {
+      builder.maxRstFramesPerWindow(limits.maxResets(), (int) limits.resetWindow().toSeconds());
+    }
+    IncompleteRequestBudget budget = new IncompleteRequestBudget(limits.maxIncompleteRequestBytes(),
+        limits.maxIncompleteRequestBytesPerConnection(), timers, meters);
+    builder.addTransportFilter(budget.transportFilter());
+    builder.addStreamTracerFactory(budget);
+    builder.intercept(budget.interceptor());
   }
 
   /**

@@ -8,6 +8,7 @@ import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
 import dev.llmproxy.server.config.UpstreamProtocol;
+import dev.llmproxy.server.quota.QuotaStoreType;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -113,6 +114,10 @@ class DockerFilesTest {
     // resolve outside compose, which the proxy must survive (it keeps retrying them).
     config = config.withServer(config.server().withAddress("127.0.0.1", 0))
         .withObservability(config.observability().withMetrics(new ObservabilityConfig.Metrics(true, "127.0.0.1", 0)));
+    // Without compose's Redis the proxy would rightly stay NOT_SERVING (RedisReadinessE2ETest covers
+    // that); here the quotas are kept in memory.
+    assertThat(config.quota().store()).isEqualTo(QuotaStoreType.REDIS);
+    config = config.withAccess(config.auth(), config.quota().withStore(QuotaStoreType.MEMORY, config.quota().redis()));
     try (ProxyServer proxy = ProxyServer.start(config)) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);

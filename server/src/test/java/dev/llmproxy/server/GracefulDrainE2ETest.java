@@ -125,57 +125,80 @@ class GracefulDrainE2ETest {
     }
   }
 
-  @Test
-  void sigtermDrainsFiftyStreamsRefusesNewCallsAndExitsZero() throws Exception {
-    List<SimulatedBackend> sims = new ArrayList<>();
-    Path config = Files.createTempFile("llmproxy-drain-", ".yaml");
-    Path errors = Files.createTempFile("llmproxy-drain-", ".err");
-    Process process = null;
-    try {
+  /** The proxy as a child process (its own JVM, so it can be sent signals), with its output. */
+  private static final class ProxyProcess implements AutoCloseable {
+    final List<SimulatedBackend> sims = new ArrayList<>();
+    final Path config;
+    final Path errors;
+    final List<String> lines = new CopyOnWriteArrayList<>();
+    final Process process;
+    final int port;
+
+    ProxyProcess(Duration itl, String grace) throws Exception {
+      config = Files.createTempFile("llmproxy-drain-", ".yaml");
+      errors = Files.createTempFile("llmproxy-drain-", ".err");
       StringBuilder upstreams = new StringBuilder();
       for (int i = 0; i < 3; i++) {
         SimulatedBackend sim = SimulatedBackend.start("127.0.0.1", 0,
-            SimulatedBackendConfig.defaults("drain-sim-" + i).withInterTokenLatency(Duration.ofMillis(40)));
+            SimulatedBackendConfig.defaults("drain-sim-" + i).withInterTokenLatency(itl));
         sims.add(sim);
         upstreams.append(i == 0 ? "" : ", ").append('"').append(sim.address()).append('"');
       }
       Files.writeString(config, """
-          server: {host: 127.0.0.1, port: 0, shutdown_grace: 20s}
+          server: {host: 127.0.0.1, port: 0, shutdown_grace: %s}
           routes: [{name: chat, default: true, models: ["*"], upstreams: [%s]}]
-          """.formatted(upstreams));
+          """.formatted(grace, upstreams));
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
           "dev.llmproxy.server.Main", "--config", config.toString())
           .redirectError(errors.toFile()).start();
       BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-      List<String> lines = new CopyOnWriteArrayList<>();
-      CompletableFuture<Integer> port = new CompletableFuture<>();
+      CompletableFuture<Integer> listening = new CompletableFuture<>();
       Thread reader = new Thread(() -> {
-        Pattern listening = Pattern.compile("llmproxy listening on 127\\.0\\.0\\.1:(\\d+)");
+        Pattern banner = Pattern.compile("llmproxy listening on 127\\.0\\.0\\.1:(\\d+)");
         try {
           for (String line = output.readLine(); line != null; line = output.readLine()) {
             lines.add(line);
-            Matcher m = listening.matcher(line);
+            Matcher m = banner.matcher(line);
             if (m.find()) {
-              port.complete(Integer.parseInt(m.group(1)));
+              listening.complete(Integer.parseInt(m.group(1)));
             }
           }
         } catch (java.io.IOException e) {
           // the process ended
         }
-        port.completeExceptionally(new AssertionError("no banner: " + lines));
+        listening.completeExceptionally(new AssertionError("no banner: " + lines));
       }, "proxy-output");
       reader.setDaemon(true);
       reader.start();
-      int proxyPort = port.get(30, TimeUnit.SECONDS);
+      port = listening.get(30, TimeUnit.SECONDS);
+    }
 
-      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", proxyPort).usePlaintext().build();
+    List<String> errorLines() throws java.io.IOException {
+      return Files.readAllLines(errors);
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (process.isAlive()) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+      sims.forEach(SimulatedBackend::close);
+      Files.deleteIfExists(config);
+      Files.deleteIfExists(errors);
+    }
+  }
+
+  @Test
+  void sigtermDrainsFiftyStreamsRefusesNewCallsAndExitsZero() throws Exception {
+    try (ProxyProcess p = new ProxyProcess(Duration.ofMillis(40), "20s")) {
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", p.port).usePlaintext().build();
       try {
         List<StreamProbe> streams = startStreams(channel, 50, 50); // about 2 s each
         assertThat(eventually(Duration.ofSeconds(15), () -> streams.stream().allMatch(s -> s.chunks() > 0))).isTrue();
 
-        process.destroy(); // SIGTERM
-        Status refusal = awaitRefusal(proxyPort);
+        p.process.destroy(); // SIGTERM
+        Status refusal = awaitRefusal(p.port);
         assertThat(refusal.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(streams.stream().filter(s -> s.result().isDone()).count()).isLessThan(50);
 
@@ -184,22 +207,50 @@ class GracefulDrainE2ETest {
           assertThat(r.ok()).as(r.status().toString()).isTrue();
           assertThat(r.chunks()).isEqualTo(50);
         }
-        assertThat(process.waitFor(20, TimeUnit.SECONDS)).as("exited: %s", lines).isTrue();
-        assertThat(process.exitValue()).as("exit code; output: %s", lines).isZero();
+        assertThat(p.process.waitFor(20, TimeUnit.SECONDS)).as("exited: %s", p.lines).isTrue();
+        assertThat(p.process.exitValue()).as("exit code; output: %s", p.lines).isZero();
         // 50 streams, plus the probe for the refusal if it got in before the signal was handled.
-        assertThat(Files.readAllLines(errors))
+        assertThat(p.errorLines())
             .anyMatch(l -> l.matches("llmproxy: SIGTERM: draining 5[01] calls in flight .*"))
             .anyMatch(l -> l.matches("llmproxy: drained 5[01] calls; stopped"));
       } finally {
         channel.shutdownNow();
       }
-    } finally {
-      if (process != null && process.isAlive()) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aSecondSigtermEndsTheCallsStillRunningWithUnavailableAndTheLogSaysSo() throws Exception {
+    try (ProxyProcess p = new ProxyProcess(Duration.ofMillis(40), "60s")) {
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", p.port).usePlaintext().build();
+      try {
+        List<StreamProbe> streams = startStreams(channel, 10, 1000); // about 40 s each
+        assertThat(eventually(Duration.ofSeconds(15), () -> streams.stream().allMatch(s -> s.chunks() > 0))).isTrue();
+
+        p.process.destroy(); // SIGTERM: the drain starts
+        assertThat(eventually(Duration.ofSeconds(10), () -> {
+          try {
+            return p.errorLines().stream().anyMatch(l -> l.startsWith("llmproxy: SIGTERM: draining"));
+          } catch (java.io.IOException e) {
+            return false;
+          }
+        })).isTrue();
+        p.process.destroy(); // SIGTERM again: stop now
+
+        for (StreamProbe s : streams) {
+          StreamProbe.Result r = s.await(Duration.ofSeconds(20));
+          assertThat(r.status().getCode()).as(r.status().toString()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(r.status().getDescription()).contains("shutting down");
+          assertThat(r.chunks()).isLessThan(1000);
+        }
+        assertThat(p.process.waitFor(20, TimeUnit.SECONDS)).as("exited: %s", p.lines).isTrue();
+        assertThat(p.errorLines())
+            .anyMatch(l -> l.startsWith("llmproxy: SIGTERM again: stopping now"))
+            .anyMatch(l -> l.matches("llmproxy: stopped before the drain finished: 10 calls were cancelled .*"))
+            .noneMatch(l -> l.startsWith("llmproxy: drained"));
+      } finally {
+        channel.shutdownNow();
       }
-      sims.forEach(SimulatedBackend::close);
-      Files.deleteIfExists(config);
-      Files.deleteIfExists(errors);
     }
   }
 }

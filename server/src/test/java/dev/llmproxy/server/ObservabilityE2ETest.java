@@ -4,6 +4,7 @@ import static dev.llmproxy.server.ProxyFixture.eventually;
 import static dev.llmproxy.server.ProxyFixture.prompt;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llmproxy.server.config.ConfigLoader;
 import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.ObservabilityConfig;
 import dev.llmproxy.server.config.ProxyConfig;
@@ -13,6 +14,7 @@ import dev.llmproxy.server.config.UpstreamEndpoint;
 import dev.llmproxy.sim.SimulatedBackend;
 import dev.llmproxy.sim.SimulatedBackendConfig;
 import dev.llmproxy.v1.CompletionChunk;
+import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
@@ -104,6 +106,27 @@ class ObservabilityE2ETest {
     } catch (Exception e) {
       throw new AssertionError(e);
     }
+  }
+
+  @Test
+  void namedRoutesGetTheirOwnUpstreamGaugesAndNoPlaceholderRoute() throws Exception {
+    for (int i = 0; i < 2; i++) {
+      sims.add(SimulatedBackend.start("127.0.0.1", 0, SimulatedBackendConfig.defaults("sim-" + i)));
+    }
+    ProxyConfig config = new ConfigLoader().parse("""
+        server: {host: 127.0.0.1, port: 0}
+        routes: [{name: chat, default: true, models: ["*"], upstreams: ["%s", "%s"]}]
+        observability: {metrics: {host: 127.0.0.1, port: 0}}
+        """.formatted(sims.get(0).address(), sims.get(1).address()));
+    proxy = ProxyServer.start(config);
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext().build();
+    assertThat(blocking().complete(CompletionRequest.newBuilder().setPrompt("hi").setMaxTokens(2).build())
+        .getText()).isNotEmpty();
+    assertThat(eventually(Duration.ofSeconds(10), () -> metric("llmproxy_upstream_healthy", "route=\"chat\"") == 2)).isTrue();
+    String text = scrape();
+    List<String> ejected = text.lines().filter(l -> l.startsWith("llmproxy_upstream_ejected")).toList();
+    assertThat(ejected).singleElement().satisfies(l -> assertThat(l).contains("route=\"chat\"").doesNotContain("NaN"));
+    assertThat(text).doesNotContain("route=\"default\"");
   }
 
   @Test

@@ -8,7 +8,11 @@ import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.ProxyConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 class ProxyOptionsTest {
@@ -48,6 +52,41 @@ class ProxyOptionsTest {
         .hasMessageStartingWith("--frobnicate: unknown flag");
     assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--port"}))
         .hasMessage("--port: missing value (expected: a port from 0 to 65535)");
+  }
+
+  @Test
+  void versionPrintsTheVersionAndUnknownFlagsSaySo() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int code = Main.runProxy(new String[] {"--version"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(new ByteArrayOutputStream()));
+    assertThat(code).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("llmproxy ").doesNotContain("missing value");
+    // A flag that is not one of ours is unknown, whether or not a value follows it.
+    assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--verbose"}))
+        .hasMessageStartingWith("--verbose: unknown flag");
+    assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--frobnicate=1"}))
+        .hasMessageStartingWith("--frobnicate: unknown flag");
+  }
+
+  @Test
+  void aMetricsPortInUseIsNamedAsTheOneThatFailed() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Path config = Files.createTempFile("llmproxy-metrics-port-", ".yaml");
+      try {
+        Files.writeString(config, "server: {host: 127.0.0.1, port: 0}\n"
+            + "routes: [{name: r, default: true, upstreams: [\"127.0.0.1:1\"]}]\n"
+            + "observability: {metrics: {host: 127.0.0.1, port: " + taken.getLocalPort() + "}}\n");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.runProxy(new String[] {"--config", config.toString()},
+            new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8))
+            .contains("metrics endpoint 127.0.0.1:" + taken.getLocalPort())
+            .doesNotContain("127.0.0.1:0");
+      } finally {
+        Files.deleteIfExists(config);
+      }
+    }
   }
 
   @Test

@@ -17,7 +17,6 @@ import java.util.Locale;
  * @param healthTimeout how long one poll may take before it counts as a failure
  * @param unhealthyThreshold failed polls in a row that take an upstream out of rotation (one
  *     success brings it back): an engine that answers one poll late under load stays in
- * @param connectTimeout how long opening a connection may take
  * @param maxConnections calls (HTTP exchanges) open to one upstream at once; more are refused as busy
  * @param httpVersion HTTP/1.1, HTTP/2, or {@code AUTO}: HTTP/2 where TLS offers it, else HTTP/1.1
  */
@@ -30,7 +29,6 @@ public record OpenAiSettings(
     Duration healthInterval,
     Duration healthTimeout,
     int unhealthyThreshold,
-    Duration connectTimeout,
     int maxConnections,
     HttpVersion httpVersion) {
 
@@ -46,7 +44,7 @@ public record OpenAiSettings(
    */
   public static OpenAiSettings defaults() {
     return new OpenAiSettings(null, null, "http", "", DEFAULT_HEALTH_PATH, DEFAULT_HEALTH_INTERVAL,
-        Duration.ofSeconds(2), 3, Duration.ofSeconds(5), 1024, HttpVersion.AUTO);
+        Duration.ofSeconds(2), 3, 1024, HttpVersion.AUTO);
   }
 
   /**
@@ -80,12 +78,11 @@ public record OpenAiSettings(
       health.rejectUnknownKeys();
     }
     ConfigNode http = route.child("http");
-    Duration connect = http.duration("connect_timeout", Duration.ofSeconds(5), Duration.ofMillis(10), Duration.ofMinutes(5));
     int maxConnections = http.integer("max_connections", 1024, 1, 1_000_000);
     HttpVersion version = http.enumValue("version", HttpVersion.AUTO, HttpVersion.class);
     http.rejectUnknownKeys();
     return new OpenAiSettings(upstreamModel, apiKey, scheme, basePath, healthPath, interval, timeout,
-        unhealthyThreshold, connect, maxConnections, version);
+        unhealthyThreshold, maxConnections, version);
   }
 
   /**

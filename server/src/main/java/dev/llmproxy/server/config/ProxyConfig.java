@@ -37,6 +37,7 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
     Objects.requireNonNull(quota, "quota");
     Objects.requireNonNull(observability, "observability");
     validateTiers(auth, quota);
+    validateKeyModels(auth, routes);
     if (auth != null && server.forwardHeaders().contains(auth.header())) {
       throw ConfigException.invalid("server.forward_headers", auth.header(),
           "no credential header: auth.header carries API keys, which never go upstream");
@@ -136,6 +137,24 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
       if (tier != null && quota.tier(tier).isEmpty()) {
         throw ConfigException.invalid("auth.keys[" + i + "].tier", tier,
             "a tier defined under quota.tiers " + tierNames(quota));
+      }
+    }
+  }
+
+  /** A key may only be limited to models some route serves: a typo would lock it out silently. */
+  private static void validateKeyModels(AuthConfig auth, List<RouteConfig> routes) {
+    if (auth == null || routes.stream().anyMatch(r -> r.models().contains(RouteConfig.ANY_MODEL))) {
+      return;
+    }
+    Set<String> served = new java.util.TreeSet<>();
+    routes.forEach(r -> served.addAll(r.models()));
+    for (int i = 0; i < auth.keys().size(); i++) {
+      List<String> models = auth.keys().get(i).models();
+      for (int j = 0; j < models.size(); j++) {
+        if (!served.contains(models.get(j))) {
+          throw ConfigException.invalid("auth.keys[" + i + "].models[" + j + "]", models.get(j),
+              "a model that a route serves: one of " + served);
+        }
       }
     }
   }

@@ -2,14 +2,23 @@ package dev.llmproxy.server.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.time.Duration;
+
 /**
  * How a route behaves when its upstreams misbehave: failover before the first chunk, stall
- * detection, ejection of failing upstreams, load shedding, and keepalive on its upstream
- * connections. Read from the route's own keys: {@code retry}, {@code timeouts},
- * {@code outlier_detection}, {@code max_in_flight}, {@code queue} and {@code keepalive}.
+ * detection, ejection of failing upstreams, load shedding, keepalive on its upstream connections,
+ * and how long a connection to an upstream may take to open. Read from the route's own keys:
+ * {@code retry}, {@code timeouts}, {@code outlier_detection}, {@code max_in_flight}, {@code queue},
+ * {@code keepalive} and {@code connect_timeout}.
+ *
+ * @param connectTimeout how long a TCP connection to an upstream may take to open before the
+ *     attempt fails (and the upstream is tried again with backoff); without it an unreachable
+ *     address holds calls for the operating system's limit (Netty's default: 30 s)
  */
 public record RouteResilience(RetryPolicy retry, StallTimeouts timeouts, OutlierDetection outliers,
-    LoadShedding shedding, UpstreamKeepalive keepalive) {
+    LoadShedding shedding, UpstreamKeepalive keepalive, Duration connectTimeout) {
+
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
   public RouteResilience {
     requireNonNull(retry, "retry");
@@ -17,31 +26,42 @@ public record RouteResilience(RetryPolicy retry, StallTimeouts timeouts, Outlier
     requireNonNull(outliers, "outliers");
     requireNonNull(shedding, "shedding");
     requireNonNull(keepalive, "keepalive");
+    ConfigNode.checked("connect_timeout", connectTimeout, Duration.ofMillis(100), Duration.ofMinutes(5));
+  }
+
+  /** With the default connect timeout. */
+  public RouteResilience(RetryPolicy retry, StallTimeouts timeouts, OutlierDetection outliers,
+      LoadShedding shedding, UpstreamKeepalive keepalive) {
+    this(retry, timeouts, outliers, shedding, keepalive, DEFAULT_CONNECT_TIMEOUT);
   }
 
   public static RouteResilience defaults() {
     return new RouteResilience(RetryPolicy.defaults(), StallTimeouts.defaults(), OutlierDetection.defaults(),
-        LoadShedding.unlimited(), UpstreamKeepalive.defaults());
+        LoadShedding.unlimited(), UpstreamKeepalive.defaults(), DEFAULT_CONNECT_TIMEOUT);
   }
 
   public RouteResilience withRetry(RetryPolicy newRetry) {
-    return new RouteResilience(newRetry, timeouts, outliers, shedding, keepalive);
+    return new RouteResilience(newRetry, timeouts, outliers, shedding, keepalive, connectTimeout);
   }
 
   public RouteResilience withTimeouts(StallTimeouts newTimeouts) {
-    return new RouteResilience(retry, newTimeouts, outliers, shedding, keepalive);
+    return new RouteResilience(retry, newTimeouts, outliers, shedding, keepalive, connectTimeout);
   }
 
   public RouteResilience withOutliers(OutlierDetection newOutliers) {
-    return new RouteResilience(retry, timeouts, newOutliers, shedding, keepalive);
+    return new RouteResilience(retry, timeouts, newOutliers, shedding, keepalive, connectTimeout);
   }
 
   public RouteResilience withShedding(LoadShedding newShedding) {
-    return new RouteResilience(retry, timeouts, outliers, newShedding, keepalive);
+    return new RouteResilience(retry, timeouts, outliers, newShedding, keepalive, connectTimeout);
   }
 
   public RouteResilience withKeepalive(UpstreamKeepalive newKeepalive) {
-    return new RouteResilience(retry, timeouts, outliers, shedding, newKeepalive);
+    return new RouteResilience(retry, timeouts, outliers, shedding, newKeepalive, connectTimeout);
+  }
+
+  public RouteResilience withConnectTimeout(Duration timeout) {
+    return new RouteResilience(retry, timeouts, outliers, shedding, keepalive, timeout);
   }
 
   /** Reads the resilience keys of one route's mapping (the caller rejects the route's unknown keys). */
@@ -51,6 +71,7 @@ public record RouteResilience(RetryPolicy retry, StallTimeouts timeouts, Outlier
         StallTimeouts.from(route.child("timeouts")),
         OutlierDetection.from(route.child("outlier_detection")),
         LoadShedding.from(route),
-        UpstreamKeepalive.from(route.child("keepalive")));
+        UpstreamKeepalive.from(route.child("keepalive")),
+        route.duration("connect_timeout", DEFAULT_CONNECT_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(5)));
   }
 }

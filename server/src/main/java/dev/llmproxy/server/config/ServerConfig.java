@@ -11,9 +11,10 @@ import java.util.Objects;
  * @param forwardHeaders request headers copied to the upstream call; nothing else is forwarded,
  *     so API keys never leave the proxy
  * @param resilience graceful drain, keepalive and connection age toward clients
+ * @param limits streams per connection, stream resets, and bytes of unfinished requests
  */
 public record ServerConfig(String host, int port, int maxRequestBytes, boolean reflection,
-    TlsServerConfig tls, List<String> forwardHeaders, ServerResilience resilience) {
+    TlsServerConfig tls, List<String> forwardHeaders, ServerResilience resilience, ServerLimits limits) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 50051;
@@ -26,6 +27,13 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
   public ServerConfig {
     forwardHeaders = List.copyOf(forwardHeaders);
     Objects.requireNonNull(resilience, "resilience");
+    Objects.requireNonNull(limits, "limits");
+  }
+
+  /** A listener with the default {@link ServerLimits}. */
+  public ServerConfig(String host, int port, int maxRequestBytes, boolean reflection, TlsServerConfig tls,
+      List<String> forwardHeaders, ServerResilience resilience) {
+    this(host, port, maxRequestBytes, reflection, tls, forwardHeaders, resilience, ServerLimits.defaults());
   }
 
   /** A listener with the default drain, keepalive and connection-age settings. */
@@ -40,11 +48,15 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
   }
 
   public ServerConfig withAddress(String host, int port) {
-    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, resilience);
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, resilience, limits);
   }
 
   public ServerConfig withResilience(ServerResilience newResilience) {
-    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, newResilience);
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, newResilience, limits);
+  }
+
+  public ServerConfig withLimits(ServerLimits newLimits) {
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, resilience, newLimits);
   }
 
   static ServerConfig from(ConfigNode node) {
@@ -56,8 +68,9 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
     List<String> forward = node.has("forward_headers")
         ? node.list("forward_headers", ServerConfig::headerName) : DEFAULT_FORWARD_HEADERS;
     ServerResilience resilience = ServerResilience.from(node);
+    ServerLimits limits = ServerLimits.from(node);
     node.rejectUnknownKeys();
-    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forward, resilience);
+    return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forward, resilience, limits);
   }
 
   private static String headerName(String path, Object value) {

@@ -148,13 +148,12 @@ public final class Observability implements AutoCloseable {
   }
 
   /** Publishes the health of a route's static upstreams (nothing without metrics). */
-  public synchronized void watchUpstreamHealth(RouteConfig route, List<UpstreamEndpoint> upstreams,
-      UpstreamChannelFactory channels) {
+  public synchronized void watchUpstreamHealth(RouteConfig route, List<UpstreamEndpoint> upstreams) {
     if (http == null || upstreams.isEmpty()) {
       return;
     }
     if (healthWatcher == null) {
-      healthWatcher = new UpstreamHealthWatcher(registry, channels, Duration.ofSeconds(1));
+      healthWatcher = new UpstreamHealthWatcher(registry, Duration.ofSeconds(1));
     }
     healthWatcher.watch(route, upstreams);
   }

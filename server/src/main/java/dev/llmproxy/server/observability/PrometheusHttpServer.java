@@ -24,10 +24,19 @@ public final class PrometheusHttpServer implements AutoCloseable {
     this.executor = executor;
   }
 
-  /** Binds {@code host:port} (0: a free port) and starts serving. */
+  /**
+   * Binds {@code host:port} (0: a free port) and starts serving.
+   *
+   * @throws MetricsPortException if the port cannot be bound, naming it
+   */
   public static PrometheusHttpServer start(String host, int port, PrometheusMeterRegistry registry)
       throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 16);
+    HttpServer server;
+    try {
+      server = HttpServer.create(new InetSocketAddress(host, port), 16);
+    } catch (IOException e) {
+      throw new MetricsPortException(host, port, e);
+    }
     ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "llmproxy-metrics-http");
       t.setDaemon(true);

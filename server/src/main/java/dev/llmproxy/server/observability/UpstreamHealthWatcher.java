@@ -31,20 +31,22 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  * One long-lived {@code Health/Watch} stream per upstream, on a small channel of its own built
  * like the route's (same TLS), so the numbers do not depend on which balancing policy a route
- * uses. A stream that ends is reopened after {@code retryDelay}. An upstream without a health
+ * uses. Those channels come from a factory of the watcher's own, whose per-route meters go nowhere:
+ * a channel built for one upstream must not register (or shadow) meters of the route. A stream that ends is reopened after {@code retryDelay}. An upstream without a health
  * service (UNIMPLEMENTED) counts as healthy, as grpc-java's client-side health checking does.
  * Routes given as a {@code dns:///} target are not watched: their upstreams are not known here.
  */
 public final class UpstreamHealthWatcher implements AutoCloseable {
+  private static final int HEALTH_MESSAGE_BYTES = 64 << 10;
   private final MeterRegistry registry;
   private final UpstreamChannelFactory channels;
   private final Duration retryDelay;
   private final ScheduledExecutorService scheduler;
   private final List<Watch> watches = new ArrayList<>();
 
-  public UpstreamHealthWatcher(MeterRegistry registry, UpstreamChannelFactory channels, Duration retryDelay) {
+  public UpstreamHealthWatcher(MeterRegistry registry, Duration retryDelay) {
     this.registry = registry;
-    this.channels = channels;
+    this.channels = new UpstreamChannelFactory(HEALTH_MESSAGE_BYTES); // its meters: a registry of its own
     this.retryDelay = retryDelay;
     ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "llmproxy-upstream-health");

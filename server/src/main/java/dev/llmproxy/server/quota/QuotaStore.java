@@ -1,5 +1,6 @@
 package dev.llmproxy.server.quota;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -26,6 +27,15 @@ public interface QuotaStore extends AutoCloseable {
    * gives the request back.
    */
   void release(QuotaPermit permit, long usedTokens, boolean refundRequest);
+
+  /**
+   * Completes once the store has answered for the first time, so the proxy can report itself
+   * ready only then (a store in another process needs a connection first). An in-process store
+   * is ready at once. Never fails: a store that cannot be reached yet keeps trying.
+   */
+  default CompletionStage<Void> ready() {
+    return CompletableFuture.completedFuture(null);
+  }
 
   /** Releases the store's resources (connections, threads); in-flight permits are forgotten. */
   @Override

@@ -15,6 +15,7 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import dev.llmproxy.server.config.UpstreamProtocol;
 import dev.llmproxy.server.upstream.openai.OpenAiUpstreams;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -79,6 +80,8 @@ public final class UpstreamChannelFactory {
     NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target, credentials(config.tls()))
         // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
         .flowControlWindow(config.flowControlWindow())
+        // An unreachable address fails the connection attempt (UNAVAILABLE) after this, not Netty's 30 s.
+        .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.resilience().connectTimeout().toMillis())
         .userAgent("llmproxy");
     if (config.tls() != null && config.tls().authority() != null) {
       builder.overrideAuthority(config.tls().authority());

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /** The {@code auth} and {@code quota} sections: parsed whole, refused precisely. */
 class AccessConfigTest {
-  private static final String ROUTES = "routes: [{name: r, default: true, upstreams: ['127.0.0.1:1']}]\n";
+  private static final String ROUTES = "routes: [{name: r, default: true, models: [llama-3], upstreams: ['127.0.0.1:1']}]\n";
   private static final String HASH_A = ApiKeyConfig.sha256Hex("key-a");
 
   private final ConfigLoader loader = new ConfigLoader();
@@ -135,6 +135,16 @@ class AccessConfigTest {
             + "or digit)");
     assertRefused("auth: {keys: [{id: anonymous, plaintext_dev_only: x}]}",
         "auth.keys[0].id: \"anonymous\" (expected: an id other than 'anonymous', which names callers without a key)");
+  }
+
+  @Test
+  void refusesAKeyLimitedToAModelNoRouteServes() {
+    String yaml = "routes: [{name: chat, default: true, models: [llama-3, mistral], upstreams: ['127.0.0.1:1']}]\n"
+        + "auth: {keys: [{id: team-a, sha256: " + HASH_A + ", models: [mistral, lama-3]}]}\n";
+    assertThatThrownBy(() -> loader.parse(yaml)).isInstanceOf(ConfigException.class)
+        .hasMessage("auth.keys[0].models[1]: \"lama-3\" (expected: a model that a route serves: one of [llama-3, mistral])");
+    // A route that serves every model serves the key's too.
+    assertThat(loader.parse(yaml.replace("models: [llama-3, mistral]", "models: ['*']")).auth().keys()).hasSize(1);
   }
 
   @Test

@@ -38,7 +38,8 @@ class OpenAiConfigTest {
         upstream_model: meta-llama/Meta-Llama-3-8B-Instruct
         api_key: {env: OPENAI_API_KEY}
         health_check: {path: /v1/models, interval: 5s, timeout: 2s}
-        http: {connect_timeout: 1s, max_connections: 64, version: http1}
+        connect_timeout: 1s
+        http: {max_connections: 64, version: http1}
         """);
     assertThat(route.protocol()).isEqualTo(UpstreamProtocol.OPENAI);
     assertThat(route.upstreams()).containsExactly(
@@ -49,7 +50,7 @@ class OpenAiConfigTest {
     assertThat(openai.apiKey()).hasToString("{env: OPENAI_API_KEY}");
     assertThat(openai.healthPath()).isEqualTo("/v1/models");
     assertThat(openai.healthInterval()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(openai.connectTimeout()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(route.resilience().connectTimeout()).isEqualTo(Duration.ofSeconds(1));
     assertThat(openai.maxConnections()).isEqualTo(64);
     assertThat(openai.httpVersion()).isEqualTo(OpenAiSettings.HttpVersion.HTTP1);
     assertThat(route.healthCheck()).isTrue();

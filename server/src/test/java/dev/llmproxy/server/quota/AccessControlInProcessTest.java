@@ -171,6 +171,37 @@ class AccessControlInProcessTest {
   }
 
   @Test
+  void conflictingCredentialsAreRefusedAsAmbiguous() throws Exception {
+    startProxy(false);
+    Metadata twoKeys = new Metadata();
+    twoKeys.put(API_KEY, "secret-u");
+    twoKeys.put(API_KEY, "secret-a");
+    Metadata keyAndOtherBearer = new Metadata();
+    keyAndOtherBearer.put(API_KEY, "secret-u");
+    keyAndOtherBearer.put(AUTHORIZATION, "Bearer wrong-key");
+    Metadata twoBearers = new Metadata();
+    twoBearers.put(AUTHORIZATION, "Bearer secret-u");
+    twoBearers.put(AUTHORIZATION, "Bearer secret-a");
+    for (Metadata headers : List.of(twoKeys, keyAndOtherBearer, twoBearers)) {
+      StatusRuntimeException e = org.assertj.core.api.Assertions.catchThrowableOfType(StatusRuntimeException.class,
+          () -> LlmProxyGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+              .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers)).complete(prompt("hi", 2)));
+      assertThat(e).as(headers.toString()).isNotNull();
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(e.getStatus().getDescription()).startsWith("ambiguous credentials")
+          .doesNotContain("secret").doesNotContain("wrong-key");
+    }
+    assertThat(upstream.recorder().started()).isZero();
+    // The same key twice over, once in each header, is one key.
+    Metadata same = new Metadata();
+    same.put(API_KEY, "secret-u");
+    same.put(AUTHORIZATION, "Bearer secret-u");
+    assertThat(LlmProxyGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(same)).complete(prompt("hi", 2)).getText())
+        .isNotEmpty();
+  }
+
+  @Test
   void acceptsTheKeyAsABearerTokenAndRefusesOtherAuthorizationSchemes() throws Exception {
     startProxy(false);
     assertThat(complete(AUTHORIZATION, "Bearer secret-a", prompt("hi", 2)).status().isOk()).isTrue();

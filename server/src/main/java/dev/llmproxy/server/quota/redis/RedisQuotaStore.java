@@ -67,8 +67,13 @@ public final class RedisQuotaStore implements QuotaStore {
   private final Counter releaseFailures;
   private final Counter lateAdmissionsUndone;
   private final ThrottledLog failureLog;
+  private final CompletableFuture<Void> ready = new CompletableFuture<>();
+  private volatile boolean closed;
 
-  /** Connects lazily: the store works (in its failure mode) before Redis is reachable. */
+  /**
+   * Starts connecting at once, and keeps trying every half second until Redis answers (see
+   * {@link #ready()}); meanwhile the store works in its failure mode.
+   */
   public RedisQuotaStore(RedisStoreConfig config, InstantSource clock, MeterRegistry meters) {
     this.config = config;
     this.clock = clock;
@@ -98,7 +103,34 @@ public final class RedisQuotaStore implements QuotaStore {
         .register(meters);
     this.failureLog = new ThrottledLog(LOG, LOG_INTERVAL, System::nanoTime);
     // Connect and load the script now; callers will not wait for either beyond the timeout.
-    connection.commands().thenCompose(script::load);
+    connectUntilAnswered();
+  }
+
+  /** Completes once Redis has answered (connected and loaded the script); never fails. */
+  @Override
+  public CompletionStage<Void> ready() {
+    return ready;
+  }
+
+  private void connectUntilAnswered() {
+    if (closed) {
+      return;
+    }
+    connection.commands().thenCompose(script::load).whenComplete((sha, error) -> {
+      if (error == null) {
+        ready.complete(null);
+        return;
+      }
+      failureLog.warn("quota store: Redis at " + RedisStoreConfig.redact(config.uri()) + " does not answer yet ("
+          + describe(error) + "); retrying, and the proxy reports NOT_SERVING until it does");
+      if (!closed) {
+        try {
+          resources.eventExecutorGroup().schedule(this::connectUntilAnswered, 500, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException shuttingDown) {
+          // Closed meanwhile.
+        }
+      }
+    });
   }
 
   @Override
@@ -209,6 +241,7 @@ public final class RedisQuotaStore implements QuotaStore {
 
   @Override
   public void close() {
+    closed = true;
     connection.close();
     try {
       client.shutdownAsync(0, 2, TimeUnit.SECONDS).get(3, TimeUnit.SECONDS);

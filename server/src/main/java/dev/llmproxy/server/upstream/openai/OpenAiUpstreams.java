@@ -86,7 +86,7 @@ public final class OpenAiUpstreams implements AutoCloseable {
     HttpClient.Version version = httpVersion(route);
     this.client = HttpClient.newBuilder()
         .version(version)
-        .connectTimeout(settings.connectTimeout())
+        .connectTimeout(route.resilience().connectTimeout())
         .followRedirects(HttpClient.Redirect.NEVER)
         // HTTP/1.1 bodies are handed to calls on the client's selector thread: nothing on that path
         // blocks, and a hop to another thread per token showed in the profile (JFR). HTTP/2
