@@ -66,7 +66,7 @@ final class BridgeCommand {
         switch (flag) {
           case "--upstream" -> url = OpenAiSettings.checkedUrl("--upstream", value);
           case "--host" -> host = value;
-          case "--port" -> port = port(value);
+          case "--port" -> port = ProxyOptions.port(value);
           case "--upstream-model" -> model = value;
           case "--api-key-env" -> key = new SecretRef("--api-key-env", value, null);
           case "--api-key-file" -> key = new SecretRef("--api-key-file", null, Path.of(value));
@@ -147,17 +147,5 @@ final class BridgeCommand {
         defaults.httpVersion());
     return RouteConfig.forUpstreams(List.of(new UpstreamEndpoint(url, url)), LbPolicy.PICK_FIRST)
         .withOpenAi(settings).withHealthCheck(healthCheck);
-  }
-
-  private static int port(String value) {
-    try {
-      int port = Integer.parseInt(value);
-      if (port >= 0 && port <= 65535) {
-        return port;
-      }
-    } catch (NumberFormatException e) {
-      // below
-    }
-    throw ConfigException.invalid("--port", value, "a port from 0 to 65535");
   }
 }

@@ -102,7 +102,8 @@ record ProxyOptions(Path config, String host, Integer port, List<UpstreamEndpoin
     return value;
   }
 
-  private static int port(String value) {
+  /** A {@code --port} value: 0 to 65535. */
+  static int port(String value) {
     try {
       int port = Integer.parseInt(value);
       if (port >= 0 && port <= 65535) {

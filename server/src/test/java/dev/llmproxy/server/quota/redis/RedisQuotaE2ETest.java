@@ -99,6 +99,12 @@ class RedisQuotaE2ETest {
     meters.add(registry);
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext().build();
     channels.add(channel);
+    // Ready once the quota store answers, as a readiness probe would wait for.
+    io.grpc.health.v1.HealthGrpc.HealthBlockingStub health = io.grpc.health.v1.HealthGrpc.newBlockingStub(channel);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> health
+        .withDeadlineAfter(5, java.util.concurrent.TimeUnit.SECONDS)
+        .check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance()).getStatus()
+        == io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     Metadata key = new Metadata();
     key.put(Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER), "secret-a");
     return LlmProxyGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(key));
