@@ -24,6 +24,7 @@ import dev.llmproxy.server.shed.LoadShedder;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
+import dev.llmproxy.server.upstream.UpstreamTransport;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.InsecureServerCredentials;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -66,11 +67,12 @@ public final class ProxyServer implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
   private final Observability observability;
+  private final EventLoops loops;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
       EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
-      DrainingServerInterceptor drain, Observability observability) {
+      DrainingServerInterceptor drain, Observability observability, EventLoops loops) {
     this.config = config;
     this.server = server;
     this.routes = routes;
@@ -80,6 +82,7 @@ public final class ProxyServer implements AutoCloseable {
     this.timers = timers;
     this.drain = drain;
     this.observability = observability;
+    this.loops = loops;
   }
 
   /** Builds and starts the proxy; on failure everything already started is stopped again. */
@@ -95,14 +98,15 @@ public final class ProxyServer implements AutoCloseable {
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     ScheduledExecutorService timers = timers();
+    EventLoops loops = EventLoops.create(Math.max(1, Runtime.getRuntime().availableProcessors()));
     RouteTable routes = null;
     QuotaStore quotaStore = null;
     Observability observability = null;
     try {
       observability = Observability.start(config.observability(), meters, System.out);
       meters = observability.registry();
-      UpstreamChannelFactory channels =
-          new UpstreamChannelFactory(64 << 20, meters, observability.upstreamInterceptors());
+      UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters,
+          observability.upstreamInterceptors(), UpstreamTransport.loopAffine(loops.workers, loops.channelType));
       List<Route> built = new ArrayList<>();
       for (RouteConfig rc : config.routes()) {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
@@ -119,6 +123,9 @@ public final class ProxyServer implements AutoCloseable {
       DrainingServerInterceptor drain = new DrainingServerInterceptor();
       NettyServerBuilder builder = NettyServerBuilder
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
+          .bossEventLoopGroup(loops.boss)
+          .workerEventLoopGroup(loops.workers)
+          .channelType(loops.serverChannelType)
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
           .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain,
@@ -135,7 +142,8 @@ public final class ProxyServer implements AutoCloseable {
       Server server = builder.build().start();
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain, observability);
+      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain, observability,
+          loops);
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
@@ -148,6 +156,7 @@ public final class ProxyServer implements AutoCloseable {
       if (observability != null) {
         observability.close();
       }
+      loops.close();
       throw e;
     }
   }
@@ -284,6 +293,7 @@ public final class ProxyServer implements AutoCloseable {
     embedded.close();
     timers.shutdownNow();
     observability.close();
+    loops.close();
   }
 
   /** Keepalive and connection age toward clients. */

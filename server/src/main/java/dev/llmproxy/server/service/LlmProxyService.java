@@ -32,7 +32,7 @@ public final class LlmProxyService {
   public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, LoadShedder shedder,
       MeterRegistry meters) {
     this.headerForwarder = Objects.requireNonNull(headerForwarder, "headerForwarder");
-    this.support = new RelaySupport(Objects.requireNonNull(timers, "timers"),
+    this.support = new RelaySupport(Objects.requireNonNull(timers, "timers"), System::nanoTime,
         Objects.requireNonNull(shedder, "shedder"), new RelayMetrics(Objects.requireNonNull(meters, "meters")));
   }
 

@@ -9,6 +9,7 @@ import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -20,6 +21,7 @@ import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -32,6 +34,7 @@ public final class UpstreamChannelFactory {
   private final int maxMessageBytes;
   private final MeterRegistry meters;
   private final List<ClientInterceptor> interceptors;
+  private final UpstreamTransport transport;
 
   /** @param maxMessageBytes the largest upstream message accepted (a long completion) */
   public UpstreamChannelFactory(int maxMessageBytes) {
@@ -44,22 +47,47 @@ public final class UpstreamChannelFactory {
    * @param interceptors run on every call of every channel built here (e.g. upstream metrics)
    */
   public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors) {
+    this(maxMessageBytes, meters, interceptors, UpstreamTransport.netty());
+  }
+
+  /** @param transport makes each channel's builder (Netty over TCP, or in-process in tests) */
+  public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors,
+      UpstreamTransport transport) {
     this.maxMessageBytes = maxMessageBytes;
     this.meters = meters;
     this.interceptors = List.copyOf(interceptors);
+    this.transport = Objects.requireNonNull(transport, "transport");
   }
 
   /** A route over {@code upstreams} (ignored when the route names a {@code dns:///} target). */
   public Route create(RouteConfig config, List<UpstreamEndpoint> upstreams) {
     String target = config.target() != null ? config.target()
         : StaticNameResolverProvider.target(upstreams.stream().map(UpstreamEndpoint::address).toList());
-    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target, credentials(config.tls()))
-        .defaultServiceConfig(balancing(config))
+    ManagedChannel channel = transport.channel(target, credentials(config.tls()), builder -> configure(builder, config));
+    Map<String, String> names = new LinkedHashMap<>();
+    for (UpstreamEndpoint upstream : upstreams) {
+      names.put(upstream.address(), upstream.name());
+    }
+    OutlierDetector outliers = config.resilience().outliers().enabled()
+        ? new ConsecutiveFailureOutlierDetector(config.resilience().outliers(), System::nanoTime)
+        : OutlierDetector.NONE;
+    Gauge.builder("llmproxy.upstream.ejected", outliers, OutlierDetector::ejectedCount)
+        .description("upstreams ejected now").tag("route", config.name()).register(meters);
+    FunctionCounter.builder("llmproxy.upstream.outlier.ejections", outliers, OutlierDetector::ejections)
+        .description("upstream ejections").tag("route", config.name()).register(meters);
+    return new Route(config, channel, names, outliers);
+  }
+
+  /** The route's settings, on a builder from the transport. */
+  private void configure(ManagedChannelBuilder<?> builder, RouteConfig config) {
+    builder.defaultServiceConfig(balancing(config))
         .directExecutor()
         .maxInboundMessageSize(maxMessageBytes)
-        // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
-        .flowControlWindow(config.flowControlWindow())
         .userAgent("llmproxy");
+    if (builder instanceof NettyChannelBuilder netty) {
+      // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
+      netty.flowControlWindow(config.flowControlWindow());
+    }
     if (!interceptors.isEmpty()) {
       builder.intercept(interceptors);
     }
@@ -72,18 +100,6 @@ public final class UpstreamChannelFactory {
           .keepAliveTimeout(keepalive.timeout().toNanos(), TimeUnit.NANOSECONDS)
           .keepAliveWithoutCalls(false);
     }
-    Map<String, String> names = new LinkedHashMap<>();
-    for (UpstreamEndpoint upstream : upstreams) {
-      names.put(upstream.address(), upstream.name());
-    }
-    OutlierDetector outliers = config.resilience().outliers().enabled()
-        ? new ConsecutiveFailureOutlierDetector(config.resilience().outliers(), System::nanoTime)
-        : OutlierDetector.NONE;
-    Gauge.builder("llmproxy.upstream.ejected", outliers, OutlierDetector::ejectedCount)
-        .description("upstreams ejected now").tag("route", config.name()).register(meters);
-    FunctionCounter.builder("llmproxy.upstream.outlier.ejections", outliers, OutlierDetector::ejections)
-        .description("upstream ejections").tag("route", config.name()).register(meters);
-    return new Route(config, builder.build(), names, outliers);
   }
 
   /**
