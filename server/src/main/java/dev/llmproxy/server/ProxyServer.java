@@ -21,6 +21,7 @@ import dev.llmproxy.server.service.LlmProxyService;
 import dev.llmproxy.server.service.RequestValidator;
 import dev.llmproxy.server.service.RoutingServerInterceptor;
 import dev.llmproxy.server.shed.LoadShedder;
+import dev.llmproxy.server.shed.LoadSheddingServerInterceptor;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
@@ -197,11 +198,12 @@ public final class ProxyServer implements AutoCloseable {
       AccessControl access, MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain,
       ServerInterceptor observing) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
-    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, shedder, meters);
+    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
     // (metrics, access log) -> authentication (headers: the key's id into the Context) -> routing
-    // and validation (request: the route into the Context) -> quota -> cache -> the forwarding
-    // service (load shedding, then the relay). interceptForward() runs them in the listed order.
+    // and validation (request: the route into the Context) -> quota -> cache -> load shedding (only
+    // calls that go upstream hold a slot of the route's cap; a cache miss's upstream call does too)
+    // -> the forwarding service (the relay). interceptForward() runs them in the listed order.
     List<ServerInterceptor> chain = new ArrayList<>();
     chain.add(drain);
     if (observing != null) {
@@ -217,6 +219,7 @@ public final class ProxyServer implements AutoCloseable {
     if (cache.enabled()) {
       chain.add(CacheServerInterceptor.create(cache, meters));
     }
+    chain.add(new LoadSheddingServerInterceptor(shedder));
     return ServerInterceptors.interceptForward(service.bindService(), chain);
   }
 

@@ -1,7 +1,6 @@
 package dev.llmproxy.server.service;
 
 import dev.llmproxy.server.config.RetryPolicy;
-import dev.llmproxy.server.shed.InFlightLimiter;
 import dev.llmproxy.server.upstream.OutlierDetector;
 import dev.llmproxy.server.upstream.PickFilter;
 import dev.llmproxy.server.upstream.Route;
@@ -47,14 +46,10 @@ import java.util.function.LongSupplier;
  * for a message and when one comes. A stalled attempt is cancelled; then it fails over or, after
  * the first message, closes the call with UNAVAILABLE.
  *
- * <p>Load shedding: if the route caps calls in flight, the first attempt starts only once the call
- * holds a slot (see {@link InFlightLimiter}); the slot is given back when the call's context ends,
- * which grpc guarantees for every call however it ends.
- *
  * <p>Threads: server listener events arrive on the client connection's thread, upstream events on
- * the upstream connection's thread, the stall timer and queue admission on others. The server call
- * is sent to only from upstream events of the current attempt, or, before any attempt exists, from
- * the one admission outcome; a new attempt starts only from the previous attempt's last event. The
+ * the upstream connection's thread (the same one when the call's lane is its client connection's
+ * loop), the stall timer on another. The server call is sent to only from upstream events of the
+ * current attempt; a new attempt starts only from the previous attempt's last event. The
  * other threads only call the thread-safe {@code ClientCall.request} and {@code cancel}.
  *
  * <p>Deadlines and cancellation: every attempt carries the client's deadline (so no failover runs
@@ -65,7 +60,7 @@ import java.util.function.LongSupplier;
  * channel, and a watch started there would inherit the client call's context and die with it,
  * taking the upstream out of rotation.
  */
-final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implements InFlightLimiter.Waiter {
+final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
   static final Metadata.Key<String> UPSTREAM_HEADER =
       Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER);
   /** The most messages asked of the upstream beyond what the client's side of the stream takes. */
@@ -78,7 +73,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   private final Context context;
   private final ScheduledExecutorService timers;
   private final LongSupplier nanoTime;
-  private final InFlightLimiter limiter;
   private final RelayMetrics metrics;
   private final RetryPolicy retry;
   private final OutlierDetector outliers;
@@ -102,7 +96,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     this.context = Context.current();
     this.timers = support.timers();
     this.nanoTime = support.nanoTime();
-    this.limiter = support.shedder().limiter(route.name());
     this.metrics = support.metrics();
     this.retry = route.config().resilience().retry();
     this.outliers = route.outliers();
@@ -117,26 +110,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     // sends a second one before the message reaches any listener.
     request = message;
     serverCall.request(1); // lets the half-close through
-    if (limiter == null) {
-      startAttempt();
-      return;
-    }
-    switch (limiter.enter(this)) {
-      case ADMITTED -> admitted();
-      case QUEUED -> { } // admitted() or rejected() follows
-      case REJECTED -> serverCall.close(limiter.overloaded(), new Metadata());
-    }
-  }
-
-  @Override
-  public void admitted() {
-    context.addListener(ended -> limiter.release(), Runnable::run);
     startAttempt(); // cancelled at once if the client went away meanwhile
-  }
-
-  @Override
-  public void rejected(Status status) {
-    serverCall.close(status, new Metadata());
   }
 
   @Override
@@ -150,9 +124,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   @Override
   public void onCancel() {
     clientGone = true;
-    if (!cancelAttempt("client cancelled") && limiter != null) {
-      limiter.leave(this);
-    }
+    cancelAttempt("client cancelled");
   }
 
   /** Cancels the current attempt, if any; from any thread. */
