@@ -14,6 +14,7 @@
 #   PASSES=paced benchmarks/peers.sh                      # one pass
 #   REPS=1 DURATION=5 WARMUP=3 BACKEND_WARMUP=5 benchmarks/peers.sh   # a short run
 #   PROFILE=1 benchmarks/peers.sh                         # also a JFR recording of the proxy per pass
+#   COMPARE_JAR=old/llmproxy-server.jar benchmarks/peers.sh   # also that build, as llmproxy-before
 #
 # Needs nginx, haproxy and h2load (apt-get install -y nginx haproxy nghttp2-client) and the built
 # server jar (./mvnw -q -DskipTests package); the jar is copied into the results folder first, so a
@@ -35,6 +36,10 @@ mkdir -p "$RESULTS"
 cp "$JAR" "$RESULTS/llmproxy-server.jar"
 JAR=$RESULTS/llmproxy-server.jar
 PROXY_JVM=${PROXY_JVM:--Xms1g -Xmx1g}
+if [ -n "${COMPARE_JAR:-}" ]; then
+  [ -f "$COMPARE_JAR" ] || { echo "peers: $COMPARE_JAR not found" >&2; exit 2; }
+  cp "$COMPARE_JAR" "$RESULTS/llmproxy-before.jar"
+fi
 
 export SERVICE=llmproxy.v1.LlmProxy
 # Keeps the response cache from answering a relay benchmark.
@@ -46,20 +51,25 @@ for pass in $PASSES; do
   if [ "${PROFILE:-0}" = 1 ]; then
     jfr="-XX:StartFlightRecording=filename=$RESULTS/llmproxy-$pass.jfr,settings=profile,dumponexit=true"
   fi
+  proxies="llmproxy|${LLMPROXY_PORT:-19100}|java $PROXY_JVM $jfr -jar $JAR --port {PORT} --upstreams {BACKENDS} --lb round_robin"
+  if [ -n "${COMPARE_JAR:-}" ]; then
+    proxies="$proxies
+llmproxy-before|$(( ${LLMPROXY_PORT:-19100} + 1 ))|java $PROXY_JVM -jar $RESULTS/llmproxy-before.jar --port {PORT} --upstreams {BACKENDS} --lb round_robin"
+  fi
   # The trailing '#' matters: run-baseline.sh expands ${BACKEND_CMD:-...{PORT}}, which appends a
   # stray '}' to a BACKEND_CMD given from outside; after '#' it is a shell comment.
   case $pass in
     fast)
       (export BACKEND_CMD="java -Xms256m -Xmx512m -XX:+UseParallelGC -jar $JAR sim --port {PORT} #"
        export WORKLOADS=${FAST_WORKLOADS:-unary stream256}
-       export EXTRA_TARGETS="llmproxy|${LLMPROXY_PORT:-19100}|java $PROXY_JVM $jfr -jar $JAR --port {PORT} --upstreams {BACKENDS} --lb round_robin"
+       export EXTRA_TARGETS="$proxies"
        export OUT=$RESULTS/fast
        "$BASELINE") ;;
     paced)
       (export BACKEND_CMD="java -Xms512m -Xmx512m -XX:+UseParallelGC -jar $JAR sim --port {PORT} --ttft ${PACED_TTFT:-50ms} --itl ${PACED_ITL:-20ms} #"
        export WORKLOADS=stream${PACED_TOKENS:-64}
        export CONC=${PACED_CONC:-20} MAXSTREAMS=${PACED_MAXSTREAMS:-100} MIN_N=${PACED_MIN_N:-3000}
-       export EXTRA_TARGETS="llmproxy|${LLMPROXY_PORT:-19100}|java $PROXY_JVM $jfr -jar $JAR --port {PORT} --upstreams {BACKENDS} --lb round_robin"
+       export EXTRA_TARGETS="$proxies"
        export OUT=$RESULTS/paced
        "$BASELINE") ;;
     *) echo "peers: unknown pass $pass (expected: fast, paced)" >&2; exit 2 ;;
