@@ -24,9 +24,11 @@ import dev.llmproxy.server.service.LlmProxyService;
 import dev.llmproxy.server.service.RequestValidator;
 import dev.llmproxy.server.service.RoutingServerInterceptor;
 import dev.llmproxy.server.shed.LoadShedder;
+import dev.llmproxy.server.shed.LoadSheddingServerInterceptor;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
+import dev.llmproxy.server.upstream.UpstreamTransport;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.InsecureServerCredentials;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -69,13 +71,14 @@ public final class ProxyServer implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
   private final Observability observability;
+  private final EventLoops loops;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean stoppedNow = new AtomicBoolean();
   private boolean stopping; // guarded by this
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
       EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
-      DrainingServerInterceptor drain, Observability observability) {
+      DrainingServerInterceptor drain, Observability observability, EventLoops loops) {
     this.config = config;
     this.server = server;
     this.routes = routes;
@@ -85,6 +88,7 @@ public final class ProxyServer implements AutoCloseable {
     this.timers = timers;
     this.drain = drain;
     this.observability = observability;
+    this.loops = loops;
   }
 
   /** Builds and starts the proxy; on failure everything already started is stopped again. */
@@ -100,6 +104,7 @@ public final class ProxyServer implements AutoCloseable {
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     ScheduledExecutorService timers = timers();
+    EventLoops loops = EventLoops.create(Math.max(1, Runtime.getRuntime().availableProcessors()));
     RouteTable routes = null;
     QuotaStore quotaStore = null;
     Observability observability = null;
@@ -107,7 +112,8 @@ public final class ProxyServer implements AutoCloseable {
       observability = Observability.start(config.observability(), meters, System.out);
       meters = observability.registry();
       UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters,
-          observability.upstreamInterceptors(), observability.healthListeners());
+          observability.upstreamInterceptors(), UpstreamTransport.loopAffine(loops.workers, loops.channelType),
+          observability.healthListeners());
       List<Route> built = new ArrayList<>();
       for (RouteConfig rc : config.routes()) {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
@@ -126,6 +132,9 @@ public final class ProxyServer implements AutoCloseable {
       DrainingServerInterceptor drain = new DrainingServerInterceptor();
       NettyServerBuilder builder = NettyServerBuilder
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
+          .bossEventLoopGroup(loops.boss)
+          .workerEventLoopGroup(loops.workers)
+          .channelType(loops.serverChannelType)
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
           .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain,
@@ -146,7 +155,7 @@ public final class ProxyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.NOT_SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
       ProxyServer proxy = new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain,
-          observability);
+          observability, loops);
       if (quotaStore == null) {
         proxy.serving();
       } else {
@@ -165,6 +174,7 @@ public final class ProxyServer implements AutoCloseable {
       if (observability != null) {
         observability.close();
       }
+      loops.close();
       throw e;
     }
   }
@@ -220,11 +230,12 @@ public final class ProxyServer implements AutoCloseable {
       AccessControl access, MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain,
       ServerInterceptor observing) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
-    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, shedder, meters);
+    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
     // (metrics, access log) -> authentication (headers: the key's id into the Context) -> routing
-    // and validation (request: the route into the Context) -> quota -> cache -> the forwarding
-    // service (load shedding, then the relay). interceptForward() runs them in the listed order.
+    // and validation (request: the route into the Context) -> quota -> cache -> load shedding (only
+    // calls that go upstream hold a slot of the route's cap; a cache miss's upstream call does too)
+    // -> the forwarding service (the relay). interceptForward() runs them in the listed order.
     List<ServerInterceptor> chain = new ArrayList<>();
     chain.add(drain);
     if (observing != null) {
@@ -240,6 +251,7 @@ public final class ProxyServer implements AutoCloseable {
     if (cache.enabled()) {
       chain.add(CacheServerInterceptor.create(cache, meters));
     }
+    chain.add(new LoadSheddingServerInterceptor(shedder));
     return ServerInterceptors.interceptForward(service.bindService(), chain);
   }
 
@@ -350,6 +362,7 @@ public final class ProxyServer implements AutoCloseable {
     embedded.close();
     timers.shutdownNow();
     observability.close();
+    loops.close();
   }
 
   /** Keepalive and connection age toward clients. */

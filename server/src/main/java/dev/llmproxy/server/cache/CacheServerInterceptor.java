@@ -3,9 +3,10 @@ package dev.llmproxy.server.cache;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.CacheNamespace;
-import dev.llmproxy.server.service.FirstMessageServerInterceptor;
-import dev.llmproxy.server.service.GatedCall;
+import dev.llmproxy.server.service.Decision;
+import dev.llmproxy.server.service.PendingCall;
 import dev.llmproxy.server.service.ProxyContext;
+import dev.llmproxy.server.service.RequestDecidingServerInterceptor;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.CompletionRequest;
 import io.grpc.Context;
@@ -13,6 +14,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Objects;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ForkJoinPool;
 
 /**
@@ -27,7 +29,7 @@ import java.util.concurrent.ForkJoinPool;
  * the stored answer (hit), of the flight in progress it joins (coalesced), or of a new flight whose
  * upstream call it starts (miss; with {@code no-cache}, bypass) and whose answer is stored.
  */
-public final class CacheServerInterceptor extends FirstMessageServerInterceptor {
+public final class CacheServerInterceptor extends RequestDecidingServerInterceptor {
   static final Metadata.Key<String> CACHE_CONTROL =
       Metadata.Key.of(CacheControl.HEADER, Metadata.ASCII_STRING_MARSHALLER);
 
@@ -54,24 +56,22 @@ public final class CacheServerInterceptor extends FirstMessageServerInterceptor 
   }
 
   @Override
-  protected <ReqT, RespT> void onRequest(GatedCall<ReqT, RespT> call, CompletionRequest request) {
+  protected <ReqT, RespT> CompletionStage<Decision<ReqT, RespT>> decide(PendingCall<ReqT, RespT> call,
+      CompletionRequest request) {
     Route route = ProxyContext.ROUTE.get(call.context());
     if (route == null) {
-      call.proceed(request); // nothing to key on; the service reports the missing route
-      return;
+      return now(Decision.proceed(request, call.call(), call.context())); // the service reports the missing route
     }
     CacheControl control;
     try {
       control = CacheControl.parse(call.headers().getAll(CACHE_CONTROL));
     } catch (IllegalArgumentException e) {
-      call.reject(Status.INVALID_ARGUMENT.withDescription(e.getMessage()), new Metadata());
-      return;
+      return now(Decision.reject(Status.INVALID_ARGUMENT.withDescription(e.getMessage())));
     }
     CacheAction action = policy.decide(route.name(), request, control);
     if (action == CacheAction.BYPASS) {
       metrics.outcome(CacheOutcome.BYPASS);
-      call.proceed(request, new LabelledServerCall<>(call.call(), CacheOutcome.BYPASS), call.context());
-      return;
+      return now(Decision.proceed(request, new LabelledServerCall<>(call.call(), CacheOutcome.BYPASS), call.context()));
     }
     CacheKey key = CacheKey.of(namespace(call.context()), route.name(), request);
     Replay<ReqT, RespT> replay = new Replay<>(call.call(), call.isUnary());
@@ -81,32 +81,27 @@ public final class CacheServerInterceptor extends FirstMessageServerInterceptor 
       if (config.coalesce()) {
         flights.offer(key, own);
       }
-      serve(call, replay, own, action == CacheAction.REFRESH ? CacheOutcome.BYPASS : CacheOutcome.MISS);
-      startUpstream(own, call, request);
-      return;
+      return now(serve(replay, own, action == CacheAction.REFRESH ? CacheOutcome.BYPASS : CacheOutcome.MISS,
+          () -> startUpstream(own, call, request)));
     }
     CachedAnswer stored = cache.get(key);
     if (stored != null) {
-      serve(call, replay, ChunkSource.of(stored), CacheOutcome.HIT);
-      return;
+      return now(serve(replay, ChunkSource.of(stored), CacheOutcome.HIT, () -> { }));
     }
     SingleFlight.Membership membership =
         flights.join(key, replay, () -> newFlight(key, request, call.context()));
     Flight flight = membership.flight();
     if (!membership.leader()) {
-      serve(call, replay, flight, CacheOutcome.COALESCED);
-      return;
+      return now(serve(replay, flight, CacheOutcome.COALESCED, () -> { }));
     }
     // The answer may have been stored between the lookup and the registration (its flight ends
     // by storing, then leaving the registry): then it, not the upstream, answers this flight.
     CachedAnswer storedMeanwhile = cache.get(key);
     if (storedMeanwhile != null) {
       flight.completeFrom(storedMeanwhile);
-      serve(call, replay, flight, CacheOutcome.HIT);
-      return;
+      return now(serve(replay, flight, CacheOutcome.HIT, () -> { }));
     }
-    serve(call, replay, flight, CacheOutcome.MISS);
-    startUpstream(flight, call, request);
+    return now(serve(replay, flight, CacheOutcome.MISS, () -> startUpstream(flight, call, request)));
   }
 
   private Flight newFlight(CacheKey key, CompletionRequest request, Context context) {
@@ -116,18 +111,25 @@ public final class CacheServerInterceptor extends FirstMessageServerInterceptor 
     }, f -> flights.remove(key, f), metrics);
   }
 
-  private <ReqT, RespT> void serve(GatedCall<ReqT, RespT> call, Replay<ReqT, RespT> replay, ChunkSource source,
-      CacheOutcome outcome) {
+  /**
+   * Serves the call from {@code source} through {@code replay}; {@code then} runs once the call is
+   * served or, if the client went away while it was pending, once it has left the source (a
+   * flight this call leads still starts, for the calls that may join it).
+   */
+  private <ReqT, RespT> Decision<ReqT, RespT> serve(Replay<ReqT, RespT> replay, ChunkSource source,
+      CacheOutcome outcome, Runnable then) {
     metrics.outcome(outcome);
     replay.begin(source, outcome);
-    if (call.serve(replay)) {
+    return Decision.serve(replay, () -> {
       replay.drain();
-    } else {
-      source.leave(replay); // the client went away while the call was held
-    }
+      then.run();
+    }, () -> {
+      source.leave(replay);
+      then.run();
+    });
   }
 
-  private static <ReqT, RespT> void startUpstream(Flight flight, GatedCall<ReqT, RespT> call,
+  private static <ReqT, RespT> void startUpstream(Flight flight, PendingCall<ReqT, RespT> call,
       CompletionRequest request) {
     flight.start(context -> call.startDetached(request, new FlightServerCall<>(flight, call.call()), context));
   }

@@ -1,11 +1,11 @@
 package dev.llmproxy.server.quota;
 
-import dev.llmproxy.server.service.FirstMessageServerInterceptor;
-import dev.llmproxy.server.service.GatedCall;
+import dev.llmproxy.server.service.Decision;
+import dev.llmproxy.server.service.PendingCall;
 import dev.llmproxy.server.service.ProxyContext;
+import dev.llmproxy.server.service.RequestDecidingServerInterceptor;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.CompletionRequest;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
@@ -21,10 +21,11 @@ import java.util.concurrent.CompletionStage;
  * refused one is closed with a {@link QuotaRejection}. Runs after routing (the route is known and
  * the request's defaults are filled in) and after authentication (the key's id is in the context).
  *
- * <p>The store may answer on another thread (Redis replies arrive on Lettuce's threads);
- * {@link GatedCall} makes proceeding or rejecting from there safe, and the call keeps its context.
+ * <p>The store may answer on another thread (Redis replies arrive on Lettuce's threads): the
+ * decision completes there, and {@link PendingCall} carries it out without a lock; the call keeps
+ * its context.
  */
-public final class QuotaServerInterceptor extends FirstMessageServerInterceptor {
+public final class QuotaServerInterceptor extends RequestDecidingServerInterceptor {
   private static final System.Logger LOG = System.getLogger(QuotaServerInterceptor.class.getName());
 
   private final QuotaPolicy policy;
@@ -41,25 +42,22 @@ public final class QuotaServerInterceptor extends FirstMessageServerInterceptor 
   }
 
   @Override
-  protected <ReqT, RespT> void onRequest(GatedCall<ReqT, RespT> call, CompletionRequest request) {
+  protected <ReqT, RespT> CompletionStage<Decision<ReqT, RespT>> decide(PendingCall<ReqT, RespT> call,
+      CompletionRequest request) {
     QuotaSubject subject = policy.subject(ProxyContext.API_KEY_ID.get(call.context()));
     if (subject == null) {
       // Authentication runs first and admits no one else; refuse rather than count nobody.
-      call.reject(Status.UNAUTHENTICATED.withDescription("API key: missing"), new Metadata());
-      return;
+      return now(Decision.reject(Status.UNAUTHENTICATED.withDescription("API key: missing")));
     }
     Route route = ProxyContext.ROUTE.get(call.context());
     List<String> routeModels = route == null ? List.of() : route.config().models();
     if (!subject.mayUse(request.getModel(), routeModels)) {
       metrics.denied(subject.id());
-      call.reject(Status.PERMISSION_DENIED.withDescription("model: \"" + abbreviate(request.getModel())
-          + "\" is not allowed for " + subject.describe() + " (expected: one of " + subject.models() + ")"),
-          new Metadata());
-      return;
+      return now(Decision.reject(Status.PERMISSION_DENIED.withDescription("model: \"" + abbreviate(request.getModel())
+          + "\" is not allowed for " + subject.describe() + " (expected: one of " + subject.models() + ")")));
     }
     if (subject.limits().isUnlimited()) {
-      call.proceed(request);
-      return;
+      return now(Decision.proceed(request, call.call(), call.context()));
     }
     int defaultMaxTokens = route == null ? 0 : route.config().defaultMaxTokens();
     long promptTokens = estimator.promptTokens(request);
@@ -70,47 +68,37 @@ public final class QuotaServerInterceptor extends FirstMessageServerInterceptor 
     } catch (RuntimeException e) {
       pending = CompletableFuture.failedFuture(e);
     }
-    pending.whenComplete((decision, error) -> {
-      // Nothing may escape this callback: the stage would swallow it and leave the call hanging.
-      try {
-        if (error != null) {
-          metrics.unavailable(subject.id());
-          LOG.log(System.Logger.Level.WARNING, "quota store failed: " + error);
-          call.reject(Status.UNAVAILABLE.withDescription("quota store: failed (" + error.getClass().getSimpleName()
-              + ")"), new Metadata());
-          return;
-        }
-        decide(call, request, subject, decision, tokens, promptTokens);
-      } catch (RuntimeException e) {
-        LOG.log(System.Logger.Level.WARNING, "quota: deciding a call failed", e);
-        call.reject(Status.INTERNAL.withDescription("quota: " + e.getClass().getSimpleName()), new Metadata());
+    return pending.handle((decision, error) -> {
+      if (error != null) {
+        metrics.unavailable(subject.id());
+        LOG.log(System.Logger.Level.WARNING, "quota store failed: " + error);
+        return Decision.reject(Status.UNAVAILABLE.withDescription("quota store: failed ("
+            + error.getClass().getSimpleName() + ")"));
       }
+      return decide(call, request, subject, decision, tokens, promptTokens);
     });
   }
 
-  private <ReqT, RespT> void decide(GatedCall<ReqT, RespT> call, CompletionRequest request, QuotaSubject subject,
-      QuotaDecision decision, long tokens, long promptTokens) {
-    switch (decision.outcome()) {
+  private <ReqT, RespT> Decision<ReqT, RespT> decide(PendingCall<ReqT, RespT> call, CompletionRequest request,
+      QuotaSubject subject, QuotaDecision decision, long tokens, long promptTokens) {
+    return switch (decision.outcome()) {
       case ADMITTED -> {
         metrics.admitted(subject.id());
         SettlingServerCall<ReqT, RespT> settling = new SettlingServerCall<>(call.call(), store, decision, promptTokens);
         settling.settleWhenCancelled(call.context());
-        if (!call.proceed(request, settling, call.context())) {
-          settling.abandon();
-        }
+        yield Decision.proceed(request, settling, call.context(), settling::abandon);
       }
       case EXCEEDED -> {
         metrics.exceeded(subject.id(), decision.exceeded());
         QuotaRejection rejection = QuotaRejection.of(decision, subject, tokens);
-        call.reject(rejection.status(), rejection.trailers());
+        yield Decision.reject(rejection.status(), rejection.trailers());
       }
       case STORE_UNAVAILABLE -> {
         metrics.unavailable(subject.id());
-        call.reject(Status.UNAVAILABLE.withDescription(
-            "quota store: unavailable, and configured to refuse calls meanwhile (on_failure: closed)"),
-            new Metadata());
+        yield Decision.reject(Status.UNAVAILABLE.withDescription(
+            "quota store: unavailable, and configured to refuse calls meanwhile (on_failure: closed)"));
       }
-    }
+    };
   }
 
   private static String abbreviate(String model) {

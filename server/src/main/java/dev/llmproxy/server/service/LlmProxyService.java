@@ -1,6 +1,5 @@
 package dev.llmproxy.server.service;
 
-import dev.llmproxy.server.shed.LoadShedder;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
@@ -17,23 +16,19 @@ import java.util.concurrent.ScheduledExecutorService;
 /**
  * The forwarding {@code llmproxy.v1.LlmProxy} service: each call goes to the channel of the route
  * that {@link RoutingServerInterceptor} resolved, through a flow-controlled {@link Relay}. Bound
- * with the generated method descriptors, so server reflection describes it. Load shedding happens
- * here, after every interceptor, so only calls that go upstream count against a route's cap.
+ * with the generated method descriptors, so server reflection describes it.
  */
 public final class LlmProxyService {
   private final HeaderForwarder headerForwarder;
   private final RelaySupport support;
 
   /**
-   * @param timers runs the relays' stall checks and the shedding queues' wait limits; tasks are
-   *     short and never block
-   * @param shedder the routes' caps on calls in flight
+   * @param timers runs the relays' stall checks; tasks are short and never block
    */
-  public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, LoadShedder shedder,
-      MeterRegistry meters) {
+  public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, MeterRegistry meters) {
     this.headerForwarder = Objects.requireNonNull(headerForwarder, "headerForwarder");
-    this.support = new RelaySupport(Objects.requireNonNull(timers, "timers"),
-        Objects.requireNonNull(shedder, "shedder"), new RelayMetrics(Objects.requireNonNull(meters, "meters")));
+    this.support = new RelaySupport(Objects.requireNonNull(timers, "timers"), System::nanoTime,
+        new RelayMetrics(Objects.requireNonNull(meters, "meters")));
   }
 
   public ServerServiceDefinition bindService() {

@@ -1,7 +1,6 @@
 package dev.llmproxy.server.service;
 
 import dev.llmproxy.server.config.RetryPolicy;
-import dev.llmproxy.server.shed.InFlightLimiter;
 import dev.llmproxy.server.upstream.OutlierDetector;
 import dev.llmproxy.server.upstream.PickFilter;
 import dev.llmproxy.server.upstream.Route;
@@ -22,49 +21,35 @@ import io.grpc.Status;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 
 /**
  * Forwards one call to its route's channel and relays the answer back, message by message, failing
  * over to another upstream while nothing has reached the client yet.
  *
- * <p>Flow control: the upstream is asked for one message at a time, and only while the client's
- * side of the stream is ready; otherwise the request waits for the client's {@code onReady}. A
- * client that reads slowly therefore holds the upstream back through HTTP/2 flow control instead
- * of making the proxy buffer the stream. {@code wantMore} is set before readiness is checked, and
- * both sides claim it with a compare-and-set, so exactly one of them issues the request and no
- * wake-up is lost.
+ * <p>Flow control ({@link UpstreamDemand}): the upstream is asked for up to {@link #MAX_AHEAD}
+ * messages at a time, and only while the client's side of the stream is ready; otherwise asking
+ * waits for the client's {@code onReady}. A client that reads slowly therefore holds the upstream
+ * back through HTTP/2 flow control instead of making the proxy buffer the stream. Readiness is
+ * checked after each relayed message and on every {@code onReady}, so no wake-up is lost.
  *
- * <p>Failover: each try is an {@link Attempt}, a fresh upstream call on the route's channel. An
- * attempt that fails before its first message was relayed, with a code the route's
- * {@link RetryPolicy} lists or because it stalled, is followed by another attempt (up to the
- * policy's limit) whose pick avoids the upstreams that failed this call. Failover means another
- * upstream: a route with one upstream does not retry, and neither does a call whose attempt landed
- * on an upstream that had already failed it (every other one was unavailable). Nothing has been sent to
- * the client at that point (response headers go out with the first message), so the client cannot
- * tell. Once a message was relayed the call is committed to its upstream: a later failure reaches
- * the client as an error status naming how many chunks it got, never as a short stream ending OK.
+ * <p>Failover: each try is an {@link Attempt}, a fresh upstream call on the route's channel. Whether
+ * a failed attempt is followed by another, whose pick avoids the upstreams that failed this call,
+ * is {@link Failover}'s decision. Nothing has been sent to the client at that point (response
+ * headers go out with the first message), so the client cannot tell. Once a message was relayed
+ * the call is committed to its upstream: a later failure reaches the client as an error status
+ * naming how many chunks it got, never as a short stream ending OK.
  *
- * <p>Stall detection: an attempt is stalled when the message it asked the upstream for does not
- * come within the route's {@code first_token} (first message) or {@code between_tokens} limit. The
- * clock runs only while a request to the upstream is outstanding, so a client that reads slowly
- * never makes its upstream look stalled. A stalled attempt is cancelled; then it fails over or, after
- * the first message, closes the call with UNAVAILABLE. One timer per attempt, re-armed lazily: each
- * message only writes a timestamp, and the timer, when it fires, either finds a stall or sets
- * itself for the earliest time one could be.
- *
- * <p>Load shedding: if the route caps calls in flight, the first attempt starts only once the call
- * holds a slot (see {@link InFlightLimiter}); the slot is given back when the call's context ends,
- * which grpc guarantees for every call however it ends.
+ * <p>Stall detection: each attempt has a {@link StallWatchdog}, told when the relay asks the upstream
+ * for a message and when one comes. A stalled attempt is cancelled; then it fails over or, after
+ * the first message, closes the call with UNAVAILABLE.
  *
  * <p>Threads: server listener events arrive on the client connection's thread, upstream events on
- * the upstream connection's thread, the stall timer and queue admission on others. The server call
- * is sent to only from upstream events of the current attempt, or, before any attempt exists, from
- * the one admission outcome; a new attempt starts only from the previous attempt's last event. The
+ * the upstream connection's thread (the same one when the call's lane is its client connection's
+ * loop), the stall timer on another. The server call is sent to only from upstream events of the
+ * current attempt; a new attempt starts only from the previous attempt's last event. The
  * other threads only call the thread-safe {@code ClientCall.request} and {@code cancel}.
  *
  * <p>Deadlines and cancellation: every attempt carries the client's deadline (so no failover runs
@@ -75,13 +60,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * channel, and a watch started there would inherit the client call's context and die with it,
  * taking the upstream out of rotation.
  */
-final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implements InFlightLimiter.Waiter {
+final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
   static final Metadata.Key<String> UPSTREAM_HEADER =
       Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER);
   /** Says the answer's usage was counted by the proxy, not reported by the engine; passed through. */
   static final Metadata.Key<String> USAGE_TRAILER = Metadata.Key.of("llmproxy-usage", Metadata.ASCII_STRING_MARSHALLER);
   private static final Metadata.Key<String> PUSHBACK_TRAILER =
       Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
+  /** The most messages asked of the upstream beyond what the client's side of the stream takes. */
+  static final int MAX_AHEAD = 8;
 
   private final ServerCall<CompletionRequest, RespT> serverCall;
   private final MethodDescriptor<CompletionRequest, RespT> method;
@@ -89,13 +76,12 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   private final Metadata upstreamHeaders;
   private final Context context;
   private final ScheduledExecutorService timers;
-  private final InFlightLimiter limiter;
+  private final LongSupplier nanoTime;
   private final RelayMetrics metrics;
   private final RetryPolicy retry;
   private final OutlierDetector outliers;
   private final long firstTokenNanos;
   private final long betweenTokensNanos;
-  private final AtomicBoolean wantMore = new AtomicBoolean();
 
   private volatile CompletionRequest request;
   private volatile Attempt current;
@@ -113,7 +99,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     this.upstreamHeaders = upstreamHeaders;
     this.context = Context.current();
     this.timers = support.timers();
-    this.limiter = support.shedder().limiter(route.name());
+    this.nanoTime = support.nanoTime();
     this.metrics = support.metrics();
     this.retry = route.config().resilience().retry();
     this.outliers = route.outliers();
@@ -128,26 +114,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     // sends a second one before the message reaches any listener.
     request = message;
     serverCall.request(1); // lets the half-close through
-    if (limiter == null) {
-      startAttempt();
-      return;
-    }
-    switch (limiter.enter(this)) {
-      case ADMITTED -> admitted();
-      case QUEUED -> { } // admitted() or rejected() follows
-      case REJECTED -> serverCall.close(limiter.overloaded(), new Metadata());
-    }
-  }
-
-  @Override
-  public void admitted() {
-    context.addListener(ended -> limiter.release(), Runnable::run);
     startAttempt(); // cancelled at once if the client went away meanwhile
-  }
-
-  @Override
-  public void rejected(Status status) {
-    serverCall.close(status, new Metadata());
   }
 
   @Override
@@ -161,9 +128,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   @Override
   public void onCancel() {
     clientGone = true;
-    if (!cancelAttempt("client cancelled") && limiter != null) {
-      limiter.leave(this);
-    }
+    cancelAttempt("client cancelled");
   }
 
   /** Cancels the current attempt, if any; from any thread. */
@@ -184,8 +149,8 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
   @Override
   public void onReady() {
     Attempt attempt = current;
-    if (attempt != null && serverCall.isReady() && wantMore.compareAndSet(true, false)) {
-      attempt.requestNext();
+    if (attempt != null && serverCall.isReady()) {
+      attempt.demand.topUp();
     }
   }
 
@@ -207,18 +172,19 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     Context previous = Context.ROOT.attach(); // see the class comment
     try {
       attempt.call = route.channel().newCall(method, options);
+      attempt.demand = new UpstreamDemand(attempt.call, attempt.watchdog, MAX_AHEAD);
       current = attempt;
       attempt.call.start(attempt, headers);
       attempt.call.sendMessage(request);
       attempt.call.halfClose();
-      attempt.requestNext();
+      attempt.demand.topUp();
     } finally {
       Context.ROOT.detach(previous);
     }
     if (clientIsGone()) {
       cancelAttempt("the client's call ended"); // it may have ended before the attempt was current
     }
-    attempt.armStallTimer();
+    attempt.watchdog.start();
   }
 
   /** Whether the client's side of the call is over: cancelled, or its deadline passed. */
@@ -252,19 +218,18 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     }
   }
 
-  /** One try of the call on one upstream; also its stall timer. */
-  private final class Attempt extends ClientCall.Listener<RespT> implements Runnable {
+  /** One try of the call on one upstream. */
+  private final class Attempt extends ClientCall.Listener<RespT> implements StallWatchdog.Stalled {
     ClientCall<CompletionRequest, RespT> call;
+    UpstreamDemand demand;
     // The upstream the stream went to, from the transport it was created on (grpc reports no
     // remote address for a call that ends before response headers).
     private volatile SocketAddress upstream;
     private String upstreamName;
     private volatile int received;
-    private volatile boolean awaiting;
-    private volatile long awaitingSince;
     private volatile boolean stalled;
-    private volatile boolean closed;
-    private volatile ScheduledFuture<?> timer;
+    final StallWatchdog watchdog = new StallWatchdog(nanoTime, timers, firstMessageLimitNanos(), betweenTokensNanos,
+        method.getType().serverSendsOneMessage(), this);
     private final ClientStreamTracer tracer = new ClientStreamTracer() {
       @Override
       public void streamCreated(Attributes transportAttrs, Metadata headers) {
@@ -278,31 +243,27 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
       }
     };
 
-    void requestNext() {
-      awaitingSince = System.nanoTime();
-      awaiting = true;
-      call.request(1);
-    }
-
     @Override
     public void onMessage(RespT message) {
-      awaiting = false;
+      boolean low = demand.received();
       received++;
       sendHeadersOnce(upstreamName());
       serverCall.sendMessage(message);
-      wantMore.set(true);
-      if (serverCall.isReady() && wantMore.compareAndSet(true, false)) {
-        requestNext();
+      if (low && serverCall.isReady()) {
+        demand.topUp();
       }
+    }
+
+    @Override
+    public void stalled(boolean beforeFirstMessage) {
+      stalled = true;
+      metrics.stall(route.name(), beforeFirstMessage);
+      call.cancel("llmproxy: upstream stalled", null); // onClose fails over or fails the call
     }
 
     @Override
     public void onClose(Status status, Metadata trailers) {
-      closed = true;
-      ScheduledFuture<?> t = timer;
-      if (t != null) {
-        t.cancel(false);
-      }
+      watchdog.stop();
       boolean gone = clientIsGone();
       Status why = gone ? Contexts.statusFromCancelled(context) : null;
       if (why != null && why.getCode() == Status.Code.UNAVAILABLE) {
@@ -321,10 +282,8 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
         // server resets its streams). That is the upstream failing, not the client going away.
         status = Status.UNAVAILABLE.withDescription(status.getDescription()).withCause(status.getCause());
       }
-      if (received == 0 && !gone && (stalled || retry.retries(status.getCode()))
-          && attempts < retry.attempts() && route.hasAlternatives()
-          // Landing on an upstream that already failed this call means there was no other left.
-          && (upstream == null || !failedUpstreams.contains(upstream))) {
+      Failover.AttemptEnd end = new Failover.AttemptEnd(status.getCode(), received, stalled, gone, upstream);
+      if (Failover.failsOver(end, retry, route.hasAlternatives(), attempts, failedUpstreams)) {
         if (upstream != null) {
           failedUpstreams.add(upstream);
         }
@@ -370,56 +329,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
       }
       return upstreamName;
     }
-
-    void armStallTimer() {
-      long first = firstMessageLimitNanos();
-      long period = method.getType().serverSendsOneMessage() ? first : earliest(first, betweenTokensNanos);
-      if (period > 0) {
-        schedule(period);
-      }
-    }
-
-    /*
-     * The stall check, on the timer thread. Before the first message it runs at least every
-     * between_tokens, so that once the first message has come the pending check is never later
-     * than the earliest moment a between-tokens stall could be due; from then on each check sets
-     * the next one for exactly that moment. A message costs a timestamp, never a timer.
-     */
-    @Override
-    public void run() {
-      if (closed) {
-        return;
-      }
-      boolean first = received == 0;
-      long limit = first ? firstMessageLimitNanos() : betweenTokensNanos;
-      long recheck = first && !method.getType().serverSendsOneMessage() ? betweenTokensNanos : 0;
-      if (limit == 0) {
-        if (recheck > 0) {
-          schedule(recheck); // no first-token limit: look again for the between-tokens one
-        }
-        return;
-      }
-      if (!awaiting) {
-        schedule(earliest(limit, recheck)); // waiting for the client to read, not for the upstream
-        return;
-      }
-      long waited = System.nanoTime() - awaitingSince;
-      if (waited < limit) {
-        schedule(earliest(limit - waited, recheck));
-        return;
-      }
-      stalled = true;
-      metrics.stall(route.name(), first);
-      call.cancel("llmproxy: upstream stalled", null); // onClose fails over or fails the call
-    }
-
-    private void schedule(long delayNanos) {
-      try {
-        timer = timers.schedule(this, delayNanos, TimeUnit.NANOSECONDS);
-      } catch (RejectedExecutionException e) {
-        // Shutting down: the call is being cancelled anyway.
-      }
-    }
   }
 
   /** The upstream's {@code grpc-retry-pushback-ms}, or -1 when absent or not a number. */
@@ -430,11 +339,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> implemen
     } catch (NumberFormatException e) {
       return -1;
     }
-  }
-
-  /** The smaller of two limits, where 0 means none. */
-  private static long earliest(long a, long b) {
-    return a == 0 ? b : b == 0 ? a : Math.min(a, b);
   }
 
   private static String millis(long nanos) {

@@ -3,16 +3,16 @@ package dev.llmproxy.server.service;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.v1.CompletionRequest;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import java.util.Objects;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Resolves the request's model to a route and validates the request against it, before any
  * interceptor that spends quota or cache work on it. The route travels on in
  * {@link ProxyContext#ROUTE}; the request travels on with the route's defaults filled in.
  */
-public final class RoutingServerInterceptor extends FirstMessageServerInterceptor {
+public final class RoutingServerInterceptor extends RequestDecidingServerInterceptor {
   private final RouteTable routes;
   private final RequestValidator validator;
 
@@ -22,22 +22,21 @@ public final class RoutingServerInterceptor extends FirstMessageServerIntercepto
   }
 
   @Override
-  protected <ReqT, RespT> void onRequest(GatedCall<ReqT, RespT> call, CompletionRequest request) {
+  protected <ReqT, RespT> CompletionStage<Decision<ReqT, RespT>> decide(PendingCall<ReqT, RespT> call,
+      CompletionRequest request) {
     Route route = routes.resolve(request.getModel());
     if (route == null) {
-      call.reject(Status.NOT_FOUND.withDescription(request.getModel().isEmpty()
+      return now(Decision.reject(Status.NOT_FOUND.withDescription(request.getModel().isEmpty()
           ? "model: empty, and no default route is configured"
           : "model: \"" + abbreviate(request.getModel()) + "\" has no route (expected: one of "
-              + routes.modelNames() + ")"), new Metadata());
-      return;
+              + routes.modelNames() + ")")));
     }
     Status verdict = validator.check(request, route.config());
     if (!verdict.isOk()) {
-      call.reject(verdict, new Metadata());
-      return;
+      return now(Decision.reject(verdict));
     }
-    call.proceed(validator.withDefaults(request, route.config()), call.call(),
-        call.context().withValue(ProxyContext.ROUTE, route));
+    return now(Decision.proceed(validator.withDefaults(request, route.config()), call.call(),
+        call.context().withValue(ProxyContext.ROUTE, route)));
   }
 
   private static String abbreviate(String model) {

@@ -25,6 +25,7 @@ import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,6 +38,7 @@ public final class UpstreamChannelFactory {
   private final int maxMessageBytes;
   private final MeterRegistry meters;
   private final List<ClientInterceptor> interceptors;
+  private final UpstreamTransport transport;
   private final HealthListeners healthListeners;
 
   /** Where each route's OpenAI-compatible upstreams report the health they poll (for metrics). */
@@ -58,16 +60,26 @@ public final class UpstreamChannelFactory {
    * @param interceptors run on every call of every channel built here (e.g. upstream metrics)
    */
   public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors) {
-    this(maxMessageBytes, meters, interceptors, HealthListeners.NONE);
+    this(maxMessageBytes, meters, interceptors, UpstreamTransport.netty());
   }
 
-  /** @param healthListeners told the polled health of OpenAI-compatible upstreams */
+  /** @param transport makes each channel's builder (Netty over TCP, or in-process in tests) */
   public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors,
-      HealthListeners healthListeners) {
+      UpstreamTransport transport) {
+    this(maxMessageBytes, meters, interceptors, transport, HealthListeners.NONE);
+  }
+
+  /**
+   * @param transport makes each gRPC route's channel builder (Netty over TCP, or in-process in tests)
+   * @param healthListeners told the polled health of OpenAI-compatible upstreams
+   */
+  public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors,
+      UpstreamTransport transport, HealthListeners healthListeners) {
     this.maxMessageBytes = maxMessageBytes;
     this.meters = meters;
     this.interceptors = List.copyOf(interceptors);
-    this.healthListeners = healthListeners;
+    this.transport = Objects.requireNonNull(transport, "transport");
+    this.healthListeners = Objects.requireNonNull(healthListeners, "healthListeners");
   }
 
   /** A route over {@code upstreams} (ignored when the route names a {@code dns:///} target). */
@@ -77,12 +89,20 @@ public final class UpstreamChannelFactory {
     }
     String target = config.target() != null ? config.target()
         : StaticNameResolverProvider.target(upstreams.stream().map(UpstreamEndpoint::address).toList());
-    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target, credentials(config.tls()))
-        // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
-        .flowControlWindow(config.flowControlWindow())
-        // An unreachable address fails the connection attempt (UNAVAILABLE) after this, not Netty's 30 s.
-        .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.resilience().connectTimeout().toMillis())
-        .userAgent("llmproxy");
+    ManagedChannel channel = transport.channel(target, credentials(config.tls()), builder -> configure(builder, config));
+    return new Route(config, channel, names(upstreams), outlierDetector(config));
+  }
+
+  /** The route's settings, on a builder from the transport. */
+  private void configure(ManagedChannelBuilder<?> builder, RouteConfig config) {
+    common(builder, config);
+    builder.userAgent("llmproxy");
+    if (builder instanceof NettyChannelBuilder netty) {
+      // A fixed window (no BDP auto-tuning) bounds what a slow client can make the proxy hold.
+      netty.flowControlWindow(config.flowControlWindow())
+          // An unreachable address fails the connection attempt (UNAVAILABLE) after this, not Netty's 30 s.
+          .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.resilience().connectTimeout().toMillis());
+    }
     if (config.tls() != null && config.tls().authority() != null) {
       builder.overrideAuthority(config.tls().authority());
     }
@@ -92,8 +112,6 @@ public final class UpstreamChannelFactory {
           .keepAliveTimeout(keepalive.timeout().toNanos(), TimeUnit.NANOSECONDS)
           .keepAliveWithoutCalls(false);
     }
-    OutlierDetector outliers = outlierDetector(config);
-    return new Route(config, common(builder, config).build(), names(upstreams), outliers);
   }
 
   /**
@@ -117,7 +135,7 @@ public final class UpstreamChannelFactory {
     }
   }
 
-  private <T extends ManagedChannelBuilder<T>> T common(T builder, RouteConfig config) {
+  private <T extends ManagedChannelBuilder<?>> T common(T builder, RouteConfig config) {
     builder.defaultServiceConfig(balancing(config))
         .directExecutor()
         .maxInboundMessageSize(maxMessageBytes);

@@ -12,12 +12,15 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
-/** A scheduler whose time moves only when a test calls {@link #advance}; due tasks run then, in order. */
-final class ManualScheduler extends AbstractExecutorService implements ScheduledExecutorService {
+/**
+ * A scheduler whose time moves only when a test calls {@link #advance}; due tasks run then, in order.
+ * {@link #nanoTime} is its clock, for code that reads the time as well as scheduling on it.
+ */
+public final class ManualScheduler extends AbstractExecutorService implements ScheduledExecutorService {
   private final PriorityQueue<Task> tasks = new PriorityQueue<>(Comparator.comparingLong((Task t) -> t.due));
   private long now;
 
-  void advance(Duration d) {
+  public void advance(Duration d) {
     long until = now + d.toNanos();
     while (!tasks.isEmpty() && tasks.peek().due <= until) {
       Task task = tasks.poll();
@@ -30,7 +33,12 @@ final class ManualScheduler extends AbstractExecutorService implements Scheduled
     now = until;
   }
 
-  int pending() {
+  /** Now, on this scheduler's clock. */
+  public long nanoTime() {
+    return now;
+  }
+
+  public int pending() {
     return (int) tasks.stream().filter(t -> !t.cancelled).count();
   }
 
