@@ -16,6 +16,7 @@ import java.util.logging.Logger;
  */
 final class OpenAiEndpoint {
   private static final Logger log = Logger.getLogger(OpenAiEndpoint.class.getName());
+  static final int MAX_EVENT_BYTES = 256 << 10;
 
   private final String name;
   private final EndpointUrls urls;
@@ -57,14 +58,12 @@ final class OpenAiEndpoint {
     return maxMessageBytes;
   }
 
-  /** The largest SSE event accepted: a chunk is small, a whole answer in one event is not. */
+  /**
+   * The largest SSE event accepted. A streamed chunk is a few hundred bytes; the bound keeps what a
+   * misbehaving upstream can make one call hold small, with a thousand calls open.
+   */
   int maxEventBytes() {
-    return maxMessageBytes;
-  }
-
-  /** Exchanges open now. */
-  int openConnections() {
-    return open.get();
+    return Math.min(maxMessageBytes, MAX_EVENT_BYTES);
   }
 
   boolean tryOpenConnection() {

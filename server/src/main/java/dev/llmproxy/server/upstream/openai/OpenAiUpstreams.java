@@ -192,12 +192,6 @@ public final class OpenAiUpstreams implements AutoCloseable {
     return scheduler;
   }
 
-  /** Exchanges open now to the upstream named {@code name}, or -1 if there is none. */
-  public synchronized int openConnections(String name) {
-    return byUrl.values().stream().filter(u -> u.endpoint().name().equals(name))
-        .mapToInt(u -> u.endpoint().openConnections()).findFirst().orElse(-1);
-  }
-
   @Override
   public synchronized void close() {
     closed = true;
