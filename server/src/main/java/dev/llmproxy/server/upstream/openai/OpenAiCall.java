@@ -87,7 +87,7 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     this.call = call;
     this.unary = call.getMethodDescriptor().getType().serverSendsOneMessage();
     this.endpoint = endpoint;
-    this.sync = new SynchronizationContext((thread, e) -> endpoint.uncaught(e));
+    this.sync = new SynchronizationContext((thread, e) -> internalError(e));
     if (unary) {
       text = new StringBuilder();
     }
@@ -449,6 +449,20 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     pending.clear();
     releaseConnection();
     call.close(status, trailers);
+  }
+
+  /** A bug in a step: logged, and the call ends with INTERNAL rather than waiting for a stall. */
+  private void internalError(Throwable e) {
+    endpoint.uncaught(e);
+    try {
+      if (!closed) {
+        abort();
+        close(Status.INTERNAL.withDescription("llmproxy failed translating the answer of upstream "
+            + endpoint.name()));
+      }
+    } catch (RuntimeException again) {
+      endpoint.uncaught(again);
+    }
   }
 
   /** Abandons the HTTP exchange: the connection is closed, so the engine stops generating. */
