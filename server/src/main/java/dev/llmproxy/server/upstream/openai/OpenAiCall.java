@@ -390,6 +390,9 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
       // an HTML error page, a plain-text message
     }
     if (httpStatus != 200) {
+      if (httpStatus == 401 || httpStatus == 403) {
+        endpoint.credentialRejected(httpStatus);
+      }
       String message = event != null && event.error() != null ? event.error().message() : content;
       fail(HttpStatusMapping.forHttpStatus(httpStatus, message, endpoint.name(), promptSample));
       return;

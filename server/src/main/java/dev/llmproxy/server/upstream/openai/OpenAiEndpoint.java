@@ -6,7 +6,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -17,6 +19,7 @@ import java.util.logging.Logger;
 final class OpenAiEndpoint {
   private static final Logger log = Logger.getLogger(OpenAiEndpoint.class.getName());
   static final int MAX_EVENT_BYTES = 256 << 10;
+  private static final long CREDENTIAL_WARNING_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
 
   private final String name;
   private final EndpointUrls urls;
@@ -26,6 +29,7 @@ final class OpenAiEndpoint {
   private final int maxConnections;
   private final int maxMessageBytes;
   private final AtomicInteger open = new AtomicInteger();
+  private final AtomicLong credentialWarnedAt = new AtomicLong(System.nanoTime() - CREDENTIAL_WARNING_INTERVAL_NANOS);
 
   /**
    * @param authorization the {@code Authorization} header value, or {@code null}
@@ -95,6 +99,20 @@ final class OpenAiEndpoint {
       http.header("authorization", authorization);
     }
     return client.sendAsync(http.build(), handler);
+  }
+
+  /**
+   * The upstream refused the proxy's credential (HTTP 401 or 403): a configuration fault every call
+   * would hit, so it is logged at most once a minute, and never with the key.
+   */
+  void credentialRejected(int httpStatus) {
+    long last = credentialWarnedAt.get();
+    long now = System.nanoTime();
+    if (now - last >= CREDENTIAL_WARNING_INTERVAL_NANOS && credentialWarnedAt.compareAndSet(last, now)) {
+      log.warning("upstream " + name + " answered HTTP " + httpStatus + " to llmproxy's credential: "
+          + (authorization == null ? "the route sends none (set its api_key)" : "check the route's api_key")
+          + "; calls to it fail over (logged at most once a minute)");
+    }
   }
 
   /** An exception thrown inside a call's steps: a bug, logged rather than lost. */

@@ -304,6 +304,7 @@ class OpenAiUpstreamE2ETest {
       handler.flush();
       root.removeHandler(handler);
     }
-    assertThat(logs.toString()).doesNotContain("sk-very-secret");
+    assertThat(logs.toString()).doesNotContain("sk-very-secret")
+        .contains("upstream vllm-0 answered HTTP 401 to llmproxy's credential");
   }
 }
