@@ -25,7 +25,6 @@ import dev.llmproxy.server.shed.LoadSheddingServerInterceptor;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
-import dev.llmproxy.server.upstream.UpstreamTransport;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.InsecureServerCredentials;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -68,12 +67,11 @@ public final class ProxyServer implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
   private final Observability observability;
-  private final EventLoops loops;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
       EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
-      DrainingServerInterceptor drain, Observability observability, EventLoops loops) {
+      DrainingServerInterceptor drain, Observability observability) {
     this.config = config;
     this.server = server;
     this.routes = routes;
@@ -83,7 +81,6 @@ public final class ProxyServer implements AutoCloseable {
     this.timers = timers;
     this.drain = drain;
     this.observability = observability;
-    this.loops = loops;
   }
 
   /** Builds and starts the proxy; on failure everything already started is stopped again. */
@@ -99,15 +96,14 @@ public final class ProxyServer implements AutoCloseable {
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     ScheduledExecutorService timers = timers();
-    EventLoops loops = EventLoops.create(Math.max(1, Runtime.getRuntime().availableProcessors()));
     RouteTable routes = null;
     QuotaStore quotaStore = null;
     Observability observability = null;
     try {
       observability = Observability.start(config.observability(), meters, System.out);
       meters = observability.registry();
-      UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters,
-          observability.upstreamInterceptors(), UpstreamTransport.loopAffine(loops.workers, loops.channelType));
+      UpstreamChannelFactory channels =
+          new UpstreamChannelFactory(64 << 20, meters, observability.upstreamInterceptors());
       List<Route> built = new ArrayList<>();
       for (RouteConfig rc : config.routes()) {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
@@ -124,9 +120,6 @@ public final class ProxyServer implements AutoCloseable {
       DrainingServerInterceptor drain = new DrainingServerInterceptor();
       NettyServerBuilder builder = NettyServerBuilder
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
-          .bossEventLoopGroup(loops.boss)
-          .workerEventLoopGroup(loops.workers)
-          .channelType(loops.serverChannelType)
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
           .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain,
@@ -143,8 +136,7 @@ public final class ProxyServer implements AutoCloseable {
       Server server = builder.build().start();
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.SERVING);
-      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain, observability,
-          loops);
+      return new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain, observability);
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
@@ -157,7 +149,6 @@ public final class ProxyServer implements AutoCloseable {
       if (observability != null) {
         observability.close();
       }
-      loops.close();
       throw e;
     }
   }
@@ -296,7 +287,6 @@ public final class ProxyServer implements AutoCloseable {
     embedded.close();
     timers.shutdownNow();
     observability.close();
-    loops.close();
   }
 
   /** Keepalive and connection age toward clients. */
