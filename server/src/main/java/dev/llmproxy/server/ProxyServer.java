@@ -71,14 +71,13 @@ public final class ProxyServer implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
   private final Observability observability;
-  private final EventLoops loops;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean stoppedNow = new AtomicBoolean();
   private boolean stopping; // guarded by this
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
       EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
-      DrainingServerInterceptor drain, Observability observability, EventLoops loops) {
+      DrainingServerInterceptor drain, Observability observability) {
     this.config = config;
     this.server = server;
     this.routes = routes;
@@ -88,7 +87,6 @@ public final class ProxyServer implements AutoCloseable {
     this.timers = timers;
     this.drain = drain;
     this.observability = observability;
-    this.loops = loops;
   }
 
   /** Builds and starts the proxy; on failure everything already started is stopped again. */
@@ -104,7 +102,6 @@ public final class ProxyServer implements AutoCloseable {
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     ScheduledExecutorService timers = timers();
-    EventLoops loops = EventLoops.create(Math.max(1, Runtime.getRuntime().availableProcessors()));
     RouteTable routes = null;
     QuotaStore quotaStore = null;
     Observability observability = null;
@@ -112,8 +109,7 @@ public final class ProxyServer implements AutoCloseable {
       observability = Observability.start(config.observability(), meters, System.out);
       meters = observability.registry();
       UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters,
-          observability.upstreamInterceptors(), UpstreamTransport.loopAffine(loops.workers, loops.channelType),
-          observability.healthListeners());
+          observability.upstreamInterceptors(), UpstreamTransport.netty(), observability.healthListeners());
       List<Route> built = new ArrayList<>();
       for (RouteConfig rc : config.routes()) {
         List<UpstreamEndpoint> upstreams = rc.simulated() != null
@@ -132,9 +128,6 @@ public final class ProxyServer implements AutoCloseable {
       DrainingServerInterceptor drain = new DrainingServerInterceptor();
       NettyServerBuilder builder = NettyServerBuilder
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
-          .bossEventLoopGroup(loops.boss)
-          .workerEventLoopGroup(loops.workers)
-          .channelType(loops.serverChannelType)
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
           .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain,
@@ -155,7 +148,7 @@ public final class ProxyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.NOT_SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
       ProxyServer proxy = new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain,
-          observability, loops);
+          observability);
       if (quotaStore == null) {
         proxy.serving();
       } else {
@@ -174,7 +167,6 @@ public final class ProxyServer implements AutoCloseable {
       if (observability != null) {
         observability.close();
       }
-      loops.close();
       throw e;
     }
   }
@@ -362,7 +354,6 @@ public final class ProxyServer implements AutoCloseable {
     embedded.close();
     timers.shutdownNow();
     observability.close();
-    loops.close();
   }
 
   /** Keepalive and connection age toward clients. */

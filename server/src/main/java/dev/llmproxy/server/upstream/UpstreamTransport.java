@@ -4,13 +4,6 @@ import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.Channel;
-import io.grpc.netty.shaded.io.netty.channel.EventLoop;
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
@@ -35,37 +28,5 @@ public interface UpstreamTransport {
   /** Netty over TCP on grpc's shared event loops. */
   static UpstreamTransport netty() {
     return NettyChannelBuilder::forTarget;
-  }
-
-  /**
-   * Netty over TCP on {@code loops}, the event loops the proxy's server runs on: a route gets one
-   * channel per loop, joined in a {@link LoopAffineChannel}, so that a call relays on the loop of
-   * its client's connection.
-   */
-  static UpstreamTransport loopAffine(EventLoopGroup loops, Class<? extends Channel> channelType) {
-    Objects.requireNonNull(loops, "loops");
-    Objects.requireNonNull(channelType, "channelType");
-    return new UpstreamTransport() {
-      @Override
-      public ManagedChannelBuilder<?> builder(String target, ChannelCredentials credentials) {
-        return NettyChannelBuilder.forTarget(target, credentials).eventLoopGroup(loops).channelType(channelType);
-      }
-
-      @Override
-      public ManagedChannel channel(String target, ChannelCredentials credentials,
-          Consumer<ManagedChannelBuilder<?>> configure) {
-        List<EventLoop> each = new ArrayList<>();
-        List<ManagedChannel> lanes = new ArrayList<>();
-        for (EventExecutor executor : loops) {
-          EventLoop loop = (EventLoop) executor;
-          NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target, credentials)
-              .eventLoopGroup(loop).channelType(channelType);
-          configure.accept(builder);
-          each.add(loop);
-          lanes.add(builder.build());
-        }
-        return new LoopAffineChannel(each, lanes);
-      }
-    };
   }
 }
