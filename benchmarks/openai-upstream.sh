@@ -141,9 +141,12 @@ run_h2load() { # target name, n, then h2load args
 }
 
 HZ=$(getconf CLK_TCK)
-echo "warming up (each target twice: JIT, connection pools)"
+# The JIT keeps compiling for a while (the OpenAI path has more code: the HTTP client, JSON), and a
+# short warm-up shows as CPU per token that falls round by round.
+WARMUP_STREAMS=${WARMUP_STREAMS:-$((CONC * 6))}
+echo "warming up ($WARMUP_STREAMS streams per target, twice: JIT, connection pools)"
 for target in grpc openai nginx-sse grpc openai; do
-  run_h2load "$target" $((CONC * 2)) >"$OUT/warmup-$target.txt" 2>&1
+  run_h2load "$target" "$WARMUP_STREAMS" >"$OUT/warmup-$target.txt" 2>&1
 done
 echo "target,round,streams,succeeded,seconds,cpu_seconds,us_per_stream,us_per_token,bytes_per_stream" >"$OUT/results.csv"
 TARGETS=${TARGETS:-grpc openai nginx-sse}

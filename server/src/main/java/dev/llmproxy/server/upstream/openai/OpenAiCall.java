@@ -232,11 +232,11 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
   // ---- SSE events (inside sync, from feed) ----
 
   @Override
-  public void onEvent(String type, String data) {
+  public void onEvent(String type, byte[] data, int length) {
     if (finished) {
       return; // [DONE] and whatever else follows the last chunk
     }
-    if (data.equals("[DONE]")) {
+    if (isDone(data, length)) {
       if (finishReason == null) {
         finishReason = FinishReason.FINISH_REASON_STOP;
       }
@@ -245,7 +245,7 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     }
     OpenAiEvent event;
     try {
-      event = OpenAiEvent.parse(data);
+      event = OpenAiEvent.parse(data, length);
     } catch (IOException e) {
       fail(Status.INTERNAL.withDescription("upstream " + endpoint.name() + " sent a malformed event after "
           + deltas + " pieces (" + e.getMessage() + ")"));
@@ -253,11 +253,17 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     }
     if (event.error() != null || type.equals("error")) {
       OpenAiEvent.OpenAiError error = event.error() != null ? event.error()
-          : new OpenAiEvent.OpenAiError(data, null, null);
+          : new OpenAiEvent.OpenAiError(new String(data, 0, length, StandardCharsets.UTF_8), null, null);
       fail(HttpStatusMapping.forStreamError(error, endpoint.name(), promptSample));
       return;
     }
     accept(event);
+  }
+
+  private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+
+  private static boolean isDone(byte[] data, int length) {
+    return length == DONE.length && java.util.Arrays.equals(data, 0, length, DONE, 0, length);
   }
 
   @Override

@@ -50,7 +50,16 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
    * @throws IOException if {@code json} is not a JSON object
    */
   static OpenAiEvent parse(String json) throws IOException {
-    try (JsonParser p = JSON.createParser(json)) {
+    return parse(JSON.createParser(json));
+  }
+
+  /** Parses one JSON object from UTF-8 bytes ({@code [0, length)} of {@code json}). */
+  static OpenAiEvent parse(byte[] json, int length) throws IOException {
+    return parse(JSON.createParser(json, 0, length));
+  }
+
+  private static OpenAiEvent parse(JsonParser parser) throws IOException {
+    try (JsonParser p = parser) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IOException("not a JSON object");
       }

@@ -23,8 +23,12 @@ import java.util.Arrays;
 final class SseParser {
   /** Receives parsed events. */
   interface Listener {
-    /** A complete event; {@code type} is {@code "message"} unless an {@code event:} line said otherwise. */
-    void onEvent(String type, String data);
+    /**
+     * A complete event; {@code type} is {@code "message"} unless an {@code event:} line said
+     * otherwise. {@code data} holds the event's UTF-8 bytes in {@code [0, length)}, and is valid only
+     * during this call (the parser reuses it): the JSON parser reads the bytes, no string is built.
+     */
+    void onEvent(String type, byte[] data, int length);
 
     /** An event grew past the limit; nothing more is parsed. */
     void onOversizedEvent();
@@ -121,11 +125,11 @@ final class SseParser {
   private void dispatch() {
     if (hasData) {
       String type = eventType == null || eventType.isEmpty() ? "message" : eventType;
-      String text = new String(data, 0, dataLength, StandardCharsets.UTF_8);
+      int length = dataLength;
       hasData = false;
       dataLength = 0;
       eventType = null;
-      listener.onEvent(type, text);
+      listener.onEvent(type, data, length);
     } else {
       eventType = null;
     }

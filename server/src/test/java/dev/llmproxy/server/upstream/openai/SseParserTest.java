@@ -13,8 +13,8 @@ class SseParserTest {
   private boolean oversized;
   private final SseParser parser = new SseParser(new SseParser.Listener() {
     @Override
-    public void onEvent(String type, String data) {
-      events.add(type + "|" + data);
+    public void onEvent(String type, byte[] data, int length) {
+      events.add(type + "|" + new String(data, 0, length, StandardCharsets.UTF_8));
     }
 
     @Override
