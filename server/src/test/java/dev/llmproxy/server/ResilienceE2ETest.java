@@ -4,6 +4,7 @@ import static dev.llmproxy.server.ProxyFixture.eventually;
 import static dev.llmproxy.server.ProxyFixture.prompt;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llmproxy.v1.LlmProxyGrpc;
 import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.LoadShedding;
 import dev.llmproxy.server.config.OutlierDetection;
@@ -14,6 +15,7 @@ import dev.llmproxy.sim.Faults;
 import dev.llmproxy.sim.RecordedCall;
 import dev.llmproxy.sim.SimulatedBackend;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import java.time.Duration;
@@ -162,6 +164,21 @@ class ResilienceE2ETest {
         assertThat(f.blocking().complete(prompt("unary " + i, 4)).getUsage().getCompletionTokens()).isEqualTo(4);
       }
       assertThat(stuck.recorder().started()).isPositive();
+    }
+  }
+
+  @Test
+  void aCallWithoutAClientDeadlineEndsAtTheRoutesMaxCallAndTheUpstreamIsCancelled() throws Exception {
+    // Stall limits off, as for an upstream that accepts the call and then says nothing at all.
+    UnaryOperator<RouteConfig> maxCall = r -> r.withResilience(r.resilience().withTimeouts(
+        new StallTimeouts(Duration.ZERO, Duration.ZERO, Duration.ofMillis(700))));
+    try (ProxyFixture f = ProxyFixture.start(1, LbPolicy.PICK_FIRST,
+        c -> c.withFaults(Faults.none().withStallAfterTokens(0)), maxCall)) {
+      StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+          () -> LlmProxyGrpc.newBlockingStub(f.channel).complete(prompt("silent upstream", 4)));
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+      assertThat(e.getStatus().getDescription()).contains("timeouts.max_call (700ms").contains("route 'default'");
+      assertThat(eventually(Duration.ofSeconds(5), () -> f.upstreams.get(0).recorder().cancelled() == 1)).isTrue();
     }
   }
 

@@ -19,6 +19,7 @@ import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.Status;
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -82,6 +83,8 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
   private final OutlierDetector outliers;
   private final long firstTokenNanos;
   private final long betweenTokensNanos;
+  /** The route's max_call, when the client set no deadline; else null. */
+  private final Deadline proxyDeadline;
 
   private volatile CompletionRequest request;
   private volatile Attempt current;
@@ -106,6 +109,9 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     this.firstTokenNanos = route.config().resilience().timeouts().firstToken().toNanos();
     this.betweenTokensNanos = route.config().resilience().timeouts().betweenTokens().toNanos();
     context.addListener(ended -> cancelAttempt("the client's call ended"), Runnable::run);
+    Duration maxCall = route.config().resilience().timeouts().maxCall();
+    this.proxyDeadline = context.getDeadline() == null && !maxCall.isZero()
+        ? Deadline.after(maxCall.toNanos(), TimeUnit.NANOSECONDS) : null;
   }
 
   @Override
@@ -160,7 +166,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     Attempt attempt = new Attempt();
     CallOptions options = CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory)
         .withOption(Route.CALL_OPTION, route);
-    Deadline deadline = context.getDeadline();
+    Deadline deadline = context.getDeadline() != null ? context.getDeadline() : proxyDeadline;
     if (deadline != null) {
       options = options.withDeadline(deadline);
     }
@@ -319,6 +325,11 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
       if (status.isOk()) {
         sendHeadersOnce(upstreamName);
         return status;
+      }
+      if (status.getCode() == Status.Code.DEADLINE_EXCEEDED && proxyDeadline != null && proxyDeadline.isExpired()) {
+        return Status.DEADLINE_EXCEEDED.withDescription("route '" + route.name() + "': the call ran past the route's "
+            + "timeouts.max_call (" + millis(route.config().resilience().timeouts().maxCall().toNanos())
+            + "; the client set no deadline) after " + received + " chunks");
       }
       return UpstreamStatus.toClientStatus(status, route.name(), upstreamName, received, attempts);
     }
