@@ -352,8 +352,7 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
       if (usage == null) {
         trailers.put(USAGE_TRAILER, "estimated");
       }
-      closed = true;
-      call.close(Status.OK, trailers);
+      close(Status.OK, trailers);
       return;
     }
     requestBody();
