@@ -2,6 +2,7 @@ package dev.llmproxy.server.upstream.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.llmproxy.server.ProxyServer;
 import dev.llmproxy.server.config.ConfigLoader;
@@ -28,6 +29,8 @@ import io.grpc.stub.MetadataUtils;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -92,6 +95,15 @@ class OpenAiUpstreamInProcessTest {
       urls.append(i == 0 ? "" : ", ").append("{name: gpu-").append((char) ('a' + i)).append(", address: \"")
           .append(upstreams[i].baseUrl()).append("\"}");
     }
+    proxyWithRoute("""
+        upstreams: [%s]
+        api_key: {file: %s}
+        %s
+        """.formatted(urls, key, extra));
+  }
+
+  /** Starts the proxy with one OpenAI route: {@code lines} are its upstream source and any extra settings. */
+  private void proxyWithRoute(String lines) throws Exception {
     ProxyConfig config = new ConfigLoader().parse("""
         routes:
           - name: chat
@@ -99,11 +111,8 @@ class OpenAiUpstreamInProcessTest {
             default: true
             protocol: openai
             lb: round_robin
-            upstreams: [%s]
-            api_key: {file: %s}
             health_check: {path: /health, interval: 200ms}
-        %s
-        """.formatted(urls, key, extra.isEmpty() ? "" : "    " + extra));
+        """ + lines.indent(4));
     RouteConfig route = config.routes().get(0);
     routes = new RouteTable(List.of(new UpstreamChannelFactory(4 << 20).create(route, route.upstreams())));
     String name = InProcessServerBuilder.generateName();
@@ -113,6 +122,16 @@ class OpenAiUpstreamInProcessTest {
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     stub = LlmProxyGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
         .withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(new AtomicReference<>(), trailers));
+  }
+
+  /**
+   * Waits until each upstream's first health poll has been answered and published (a second poll
+   * starts only after the first one ended), so no pick sees an upstream still waiting for it.
+   */
+  private void awaitHealthPolled(FakeOpenAiServer... upstreams) {
+    routes.routes().get(0).channel().getState(true); // a channel resolves (and so starts polling) once asked to connect
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> java.util.Arrays.stream(upstreams).allMatch(u -> u.healthPolls() >= 2));
   }
 
   private static CompletionRequest chat(String text) {
@@ -220,6 +239,7 @@ class OpenAiUpstreamInProcessTest {
     FakeOpenAiServer broken = fake(seen -> Answer.error(500, "{\"error\":{\"message\":\"CUDA out of memory\"}}", Map.of()));
     FakeOpenAiServer healthy = fake(seen -> threeTokens());
     proxy("", broken, healthy);
+    awaitHealthPolled(broken, healthy);
     for (int i = 0; i < 4; i++) {
       assertThat(stream(chat("x" + i))).hasSize(3);
     }
@@ -232,6 +252,7 @@ class OpenAiUpstreamInProcessTest {
         Map.of("retry-after", "30")));
     FakeOpenAiServer free = fake(seen -> threeTokens());
     proxy("", busy, free);
+    awaitHealthPolled(busy, free);
     for (int i = 0; i < 6; i++) {
       assertThat(stream(chat("x" + i))).hasSize(3);
     }
@@ -279,5 +300,55 @@ class OpenAiUpstreamInProcessTest {
     }
     assertThat(loading.seen()).isEmpty();
     assertThat(loading.healthPolls()).isPositive();
+  }
+
+  @Test
+  void pastMaxConnectionsACallIsRefusedAsBusyInsteadOfOpeningAnother() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    FakeOpenAiServer slow = fake(seen -> {
+      try {
+        release.await(20, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return threeTokens();
+    });
+    proxy("http: {max_connections: 1}", slow);
+    Iterator<CompletionChunk> first = LlmProxyGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
+        .streamComplete(chat("holds the only connection"));
+    java.util.concurrent.CompletableFuture<Integer> firstChunks = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      int n = 0;
+      while (first.hasNext()) {
+        first.next();
+        n++;
+      }
+      return n;
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> slow.seen().size() == 1);
+
+    Status refused = failure(chat("one too many"));
+    assertThat(refused.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(refused.getDescription()).contains("max_connections");
+    assertThat(slow.seen()).hasSize(1);
+
+    release.countDown();
+    assertThat(firstChunks.get(20, TimeUnit.SECONDS)).isEqualTo(3);
+    assertThat(stream(chat("the connection is free again"))).hasSize(3); // the slot was given back
+  }
+
+  @Test
+  void aDnsTargetBecomesOneUpstreamPerAddressNamedByIt() throws Exception {
+    FakeOpenAiServer engine = fake(seen -> threeTokens());
+    int port = java.net.URI.create(engine.baseUrl()).getPort();
+    proxyWithRoute("target: dns:///127.0.0.1:" + port + "\nscheme: http");
+    AtomicReference<Metadata> headers = new AtomicReference<>();
+    List<CompletionChunk> chunks = new ArrayList<>();
+    stub.withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(headers, new AtomicReference<>()))
+        .streamComplete(chat("resolved")).forEachRemaining(chunks::add);
+
+    assertThat(chunks).hasSize(3);
+    assertThat(engine.seen().get(0).path()).isEqualTo("/v1/chat/completions");
+    assertThat(headers.get().get(Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER)))
+        .isEqualTo("127.0.0.1:" + port);
   }
 }
