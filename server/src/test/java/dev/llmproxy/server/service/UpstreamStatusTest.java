@@ -184,8 +184,10 @@ class UpstreamStatusTest {
     LlmProxyGrpc.LlmProxyBlockingStub stub = proxyTo(List.of(
         new UpstreamEndpoint("big", oversizedUpstream(100_000, oversizedCalls)),
         new UpstreamEndpoint("good-sim", sim.address())), LbPolicy.ROUND_ROBIN, 64 << 10);
-    // Round robin sends every other call to the oversized upstream, until it is ejected.
-    for (int i = 0; i < 6; i++) {
+    // Round robin sends every other call to the oversized upstream once both are connected (the
+    // first calls may all go to whichever connected first): call until it has had some, every call
+    // answered by the healthy one.
+    for (int i = 0; i < 200 && oversizedCalls.get() < 2; i++) {
       StringBuilder text = new StringBuilder();
       stub.streamComplete(CompletionRequest.newBuilder().setPrompt("hi " + i).setMaxTokens(3).build())
           .forEachRemaining(chunk -> text.append(chunk.getText()));
