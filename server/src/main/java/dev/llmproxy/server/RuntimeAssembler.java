@@ -125,6 +125,12 @@ final class RuntimeAssembler implements RuntimeFactory {
     return assemble(loaded.config(), loaded.hash(), previous);
   }
 
+  /** A reload re-resolves every route's names at once: a changed DNS answer need not wait a tick. */
+  @Override
+  public void reloaded(ProxyRuntime current) {
+    current.routes().routes().forEach(Route::refreshNames);
+  }
+
   @Override
   public Runnable retirement(ProxyRuntime retired, ProxyRuntime replacement) {
     Set<Route> kept = Set.copyOf(replacement.routes().routes());
