@@ -1,5 +1,6 @@
 package dev.llmproxy.server;
 
+import dev.llmproxy.server.admin.AdminHttpHandler;
 import dev.llmproxy.server.cache.CacheServerInterceptor;
 import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
@@ -157,6 +158,7 @@ public final class ProxyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.NOT_SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
       ConfigReloader reloader = new ConfigReloader(source, assembler, service, meters);
+      observability.serveOnMetricsPort("/admin/", new AdminHttpHandler(service::current, reloader::reload, meters));
       ProxyServer proxy = new ProxyServer(server, service, reloader, health, embedded, quotaStores, timers, drain,
           observability);
       QuotaStore store = quotaStores.opened();
