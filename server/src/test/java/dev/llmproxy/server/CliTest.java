@@ -43,6 +43,8 @@ class CliTest {
     assertThat(run("serve", "--help")).isZero();
     assertThat(run("sim", "--help")).isZero();
     assertThat(out()).contains("--ttft");
+    assertThat(run("bridge", "--help")).isZero();
+    assertThat(out()).contains("--upstream=URL", "--health-path");
   }
 
   @Test
