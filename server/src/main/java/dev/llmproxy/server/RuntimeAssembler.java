@@ -59,6 +59,7 @@ final class RuntimeAssembler implements RuntimeFactory {
   private CacheConfig cacheConfig;
   private CacheServerInterceptor cache;
   private LoadShedder shedder;
+  private AccessControl access; // the last one built: its open-call counts carry over
 
   /** @param quotaStore the store for a config with keys (opened on first use, then kept) */
   RuntimeAssembler(UpstreamChannelFactory channels, EmbeddedUpstreams embedded,
@@ -104,12 +105,15 @@ final class RuntimeAssembler implements RuntimeFactory {
       }
       RouteTable routes = new RouteTable(built);
       AccessControl access = config.auth() == null ? null
-          : AccessControl.of(config.auth(), config.quota(), quotaStore.apply(config), meters);
+          : AccessControl.of(config.auth(), config.quota(), quotaStore.apply(config), meters, this.access);
       if (!config.cache().equals(cacheConfig)) {
         cache = config.cache().enabled() ? CacheServerInterceptor.create(config.cache(), meters) : null;
         cacheConfig = config.cache();
       }
       shedder = new LoadShedder(config.routes(), timers, meters, shedder);
+      if (access != null) {
+        this.access = access;
+      }
       ServerServiceDefinition service = ProxyServer.proxyService(routes, config.server(), cache, access, shedder,
           meters, timers, null, observability.serverInterceptor());
       return new ProxyRuntime(config, hash, routes, service);
