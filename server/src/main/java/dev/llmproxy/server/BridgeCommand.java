@@ -11,6 +11,9 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.PrintStream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,58 +29,68 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  */
 final class BridgeCommand {
-  static final String USAGE = """
-      usage: java -jar llmproxy-server.jar bridge --upstream URL [flags]
-
-      Serves one OpenAI-compatible engine as an llmproxy.v1 gRPC upstream, with gRPC health.
-
-        --upstream URL          the engine, like http://127.0.0.1:8000 (required)
-        --host HOST             listen address (default 127.0.0.1)
-        --port PORT             listen port (default 7001; 0 picks a free port)
-        --upstream-model NAME   the model name sent to the engine (default: the one asked for)
-        --api-key-env NAME      send the key in this environment variable as Authorization: Bearer
-        --api-key-file PATH     or the key in this file
-        --health-path PATH      polled for health (default /health; "off" for none)
-      """;
+  /** The bridge's flags as picocli fills them; {@link BridgeCommand#run} validates the values. */
+  @Command(name = "llmproxy bridge", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
+      description = "Serves one OpenAI-compatible engine as an llmproxy.v1 gRPC upstream, with gRPC health.")
+  static final class Flags {
+    @Option(names = "--upstream", paramLabel = "URL", description = "the engine, like http://127.0.0.1:8000 (required)")
+    String url;
+    @Option(names = "--host", paramLabel = "HOST", description = "listen address (default 127.0.0.1)")
+    String host = "127.0.0.1";
+    @Option(names = "--port", paramLabel = "PORT", description = "listen port (default 7001; 0 picks a free port)")
+    String port = "7001";
+    @Option(names = "--upstream-model", paramLabel = "NAME",
+        description = "the model name sent to the engine (default: the one asked for)")
+    String model;
+    @Option(names = "--api-key-env", paramLabel = "NAME",
+        description = "send the key in this environment variable as Authorization: Bearer")
+    String keyEnv;
+    @Option(names = "--api-key-file", paramLabel = "PATH", description = "or the key in this file")
+    String keyFile;
+    @Option(names = "--health-path", paramLabel = "PATH",
+        description = "polled for health (default /health; \"off\" for none)")
+    String health = OpenAiSettings.DEFAULT_HEALTH_PATH;
+  }
 
   private BridgeCommand() {}
 
   static int run(String[] args, PrintStream out, PrintStream err) {
-    String host = "127.0.0.1";
-    int port = 7001;
-    String url = null;
-    String model = null;
+    Flags flags = new Flags();
+    CommandLine cli = new CommandLine(flags);
+    String host;
+    int port;
+    String url;
+    String model;
     SecretRef key = null;
-    String health = OpenAiSettings.DEFAULT_HEALTH_PATH;
+    String health;
     try {
-      for (int i = 0; i < args.length; i++) {
-        String flag = args[i];
-        if (flag.equals("--help") || flag.equals("-h")) {
-          out.print(USAGE);
-          return 0;
-        }
-        if (!flag.startsWith("--")) {
-          throw new ConfigException(flag + ": unknown argument (expected: a flag; --help lists them)");
-        }
-        if (i + 1 >= args.length) {
-          throw new ConfigException(flag + ": missing value");
-        }
-        String value = args[++i];
-        switch (flag) {
-          case "--upstream" -> url = OpenAiSettings.checkedUrl("--upstream", value);
-          case "--host" -> host = value;
-          case "--port" -> port = ProxyOptions.port(value);
-          case "--upstream-model" -> model = value;
-          case "--api-key-env" -> key = new SecretRef("--api-key-env", value, null);
-          case "--api-key-file" -> key = new SecretRef("--api-key-file", null, Path.of(value));
-          case "--health-path" -> health = value;
-          default -> throw new ConfigException(flag + ": unknown flag (expected one of --upstream, --host, --port, "
-              + "--upstream-model, --api-key-env, --api-key-file, --health-path)");
-        }
+      try {
+        cli.parseArgs(args);
+      } catch (CommandLine.ParameterException e) {
+        throw new ConfigException(Cli.describe(e));
       }
-      if (url == null) {
+      if (cli.isUsageHelpRequested()) {
+        cli.usage(out);
+        return 0;
+      }
+      if (cli.isVersionHelpRequested()) {
+        cli.printVersionHelp(out);
+        return 0;
+      }
+      if (flags.url == null) {
         throw new ConfigException("--upstream: missing (expected: the engine's URL, like http://127.0.0.1:8000)");
       }
+      url = OpenAiSettings.checkedUrl("--upstream", flags.url);
+      host = ProxyOptions.nonEmpty("--host", flags.host);
+      port = ProxyOptions.port(flags.port);
+      model = flags.model;
+      if (flags.keyEnv != null) {
+        key = new SecretRef("--api-key-env", flags.keyEnv, null);
+      }
+      if (flags.keyFile != null) {
+        key = new SecretRef("--api-key-file", null, Path.of(flags.keyFile));
+      }
+      health = flags.health;
       if (!health.equals("off") && !health.startsWith("/")) {
         throw ConfigException.invalid("--health-path", health, "a path like /health, or off");
       }

@@ -7,49 +7,55 @@ import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.observability.MetricsPortException;
-import dev.llmproxy.sim.SimCommand;
+import dev.llmproxy.server.observability.Observability;
+import dev.llmproxy.server.reload.ConfigSource;
+import dev.llmproxy.server.reload.FileConfigSource;
+import dev.llmproxy.server.reload.LoadedConfig;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
-/** Command-line entry point: the proxy, or {@code sim ...} for a standalone simulated backend. */
+/**
+ * Entry point: the command line ({@link Cli}) and the {@code serve} command's run: start the proxy,
+ * reload it on SIGHUP and when its config file changes, drain it on SIGTERM.
+ */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    if (args.length > 0 && args[0].equals("sim")) {
-      System.exit(SimCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
-    }
-    if (args.length > 0 && args[0].equals("bridge")) {
-      System.exit(BridgeCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
-    }
-    System.exit(runProxy(args, System.out, System.err));
+    System.exit(Cli.run(args, System.out, System.err));
   }
 
-  static int runProxy(String[] args, PrintStream out, PrintStream err) {
-    ProxyConfig config;
-    boolean demo;
+  /** Runs the command line as {@code main} would, without exiting; returns the exit code. */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    return Cli.run(args, out, err);
+  }
+
+  /** Starts the proxy with validated {@code options} and blocks until it has stopped. */
+  static int serve(ProxyOptions options, PrintStream out, PrintStream err) {
+    boolean demo = options.config() == null && options.upstreams() == null;
+    ConfigSource source;
+    LoadedConfig initial;
     try {
-      ProxyOptions options = ProxyOptions.parse(args);
-      if (options.help()) {
-        out.print(ProxyOptions.USAGE);
-        return 0;
+      if (options.config() != null) {
+        source = new FileConfigSource(options.config(), overrides(options));
+        initial = source.load();
+      } else {
+        ProxyConfig config = configure(options);
+        LoadedConfig fixed = new LoadedConfig(config, LoadedConfig.hashOf(config.toString()));
+        source = () -> fixed;
+        initial = fixed;
       }
-      if (options.printVersion()) {
-        out.println("llmproxy " + ProxyOptions.buildVersion());
-        return 0;
-      }
-      demo = options.config() == null && options.upstreams() == null;
-      config = configure(options);
     } catch (ConfigException e) {
       err.println("llmproxy: " + e.getMessage());
       err.println("llmproxy: not started (--help shows usage)");
       return 2;
     }
+    ProxyConfig config = initial.config();
     ProxyServer proxy;
     try {
-      proxy = ProxyServer.start(config);
+      proxy = ProxyServer.start(initial, source, Observability.registryFor(config.observability()));
     } catch (ConfigException e) { // a credential that cannot be read, found while starting
       err.println("llmproxy: " + e.getMessage());
       err.println("llmproxy: not started");
@@ -64,31 +70,48 @@ public final class Main {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(proxy::close, "llmproxy-shutdown"));
     DrainOnSignal signals = DrainOnSignal.install(proxy, config.server().resilience().shutdownGrace(), err);
+    ReloadOnSignal.install(proxy::reload, err);
+    ConfigFileWatcher watcher = null;
+    if (options.config() != null && options.watch()) {
+      watcher = ConfigFileWatcher.start(ConfigFileWatcher.withCredentialFiles(options.config(), config), proxy::reload,
+          err);
+    }
     printBanner(out, proxy, demo);
     try {
       proxy.awaitTermination();
       signals.awaitDone();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } finally {
+      if (watcher != null) {
+        watcher.close();
+      }
     }
     return 0;
   }
 
+  /** The demo, or one route over {@code --upstreams}, with the flags applied; for a run without a file. */
   static ProxyConfig configure(ProxyOptions options) {
-    ProxyConfig config = options.config() != null ? new ConfigLoader().load(options.config())
-        : options.upstreams() == null ? ProxyConfig.demo() : null;
-    if (options.upstreams() != null) {
-      LbPolicy lb = options.lb() != null ? options.lb() : LbPolicy.LEAST_OUTSTANDING;
-      List<RouteConfig> routes = List.of(RouteConfig.forUpstreams(options.upstreams(), lb));
-      config = config == null ? new ProxyConfig(ServerConfig.defaults(), routes) : config.withRoutes(routes);
-    }
-    ServerConfig server = config.server();
-    if (options.host() != null || options.port() != null) {
-      config = config.withServer(server.withAddress(
-          options.host() != null ? options.host() : server.host(),
-          options.port() != null ? options.port() : server.port()));
-    }
-    return config;
+    ProxyConfig base = options.config() != null ? new ConfigLoader().load(options.config())
+        : options.upstreams() == null ? ProxyConfig.demo() : new ProxyConfig(ServerConfig.defaults(), List.of());
+    return overrides(options).apply(base);
+  }
+
+  /** The command line's overrides of a config: applied at start and again on every reload. */
+  static UnaryOperator<ProxyConfig> overrides(ProxyOptions options) {
+    return config -> {
+      if (options.upstreams() != null) {
+        LbPolicy lb = options.lb() != null ? options.lb() : LbPolicy.LEAST_OUTSTANDING;
+        config = config.withRoutes(List.of(RouteConfig.forUpstreams(options.upstreams(), lb)));
+      }
+      ServerConfig server = config.server();
+      if (options.host() != null || options.port() != null) {
+        config = config.withServer(server.withAddress(
+            options.host() != null ? options.host() : server.host(),
+            options.port() != null ? options.port() : server.port()));
+      }
+      return config;
+    };
   }
 
   private static void printBanner(PrintStream out, ProxyServer proxy, boolean demo) {

@@ -1,5 +1,6 @@
 package dev.llmproxy.server;
 
+import dev.llmproxy.server.admin.AdminHttpHandler;
 import dev.llmproxy.server.cache.CacheServerInterceptor;
 import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
@@ -14,11 +15,13 @@ import dev.llmproxy.server.limits.IncompleteRequestBudget;
 import dev.llmproxy.server.observability.Observability;
 import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.quota.AccessControl;
-import dev.llmproxy.server.quota.QuotaConfig;
 import dev.llmproxy.server.quota.QuotaStore;
-import dev.llmproxy.server.quota.QuotaStoreType;
-import dev.llmproxy.server.quota.memory.InMemoryQuotaStore;
-import dev.llmproxy.server.quota.redis.RedisQuotaStore;
+import dev.llmproxy.server.reload.ConfigReloader;
+import dev.llmproxy.server.reload.ConfigSource;
+import dev.llmproxy.server.reload.LoadedConfig;
+import dev.llmproxy.server.reload.ProxyRuntime;
+import dev.llmproxy.server.reload.ReloadResult;
+import dev.llmproxy.server.reload.SwappableService;
 import dev.llmproxy.server.service.DrainingServerInterceptor;
 import dev.llmproxy.server.service.HeaderForwarder;
 import dev.llmproxy.server.service.LlmProxyService;
@@ -50,7 +53,6 @@ import io.grpc.services.AdminInterface;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -64,12 +66,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * upstreams started in-process.
  */
 public final class ProxyServer implements AutoCloseable {
-  private final ProxyConfig config;
   private final Server server;
-  private final RouteTable routes;
+  private final SwappableService service;
+  private final ConfigReloader reloader;
   private final HealthStatusManager health;
   private final EmbeddedUpstreams embedded;
-  private final QuotaStore quotaStore;
+  private final QuotaStores quotaStores;
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
   private final Observability observability;
@@ -77,15 +79,15 @@ public final class ProxyServer implements AutoCloseable {
   private final AtomicBoolean stoppedNow = new AtomicBoolean();
   private boolean stopping; // guarded by this
 
-  private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
-      EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
+  private ProxyServer(Server server, SwappableService service, ConfigReloader reloader, HealthStatusManager health,
+      EmbeddedUpstreams embedded, QuotaStores quotaStores, ScheduledExecutorService timers,
       DrainingServerInterceptor drain, Observability observability) {
-    this.config = config;
     this.server = server;
-    this.routes = routes;
+    this.service = service;
+    this.reloader = reloader;
     this.health = health;
     this.embedded = embedded;
-    this.quotaStore = quotaStore;
+    this.quotaStores = quotaStores;
     this.timers = timers;
     this.drain = drain;
     this.observability = observability;
@@ -98,33 +100,37 @@ public final class ProxyServer implements AutoCloseable {
 
   /**
    * Builds and starts the proxy, recording metrics in {@code meters}; on failure everything
-   * already started is stopped again.
+   * already started is stopped again. A reload re-applies {@code config} (it has no file).
    */
   public static ProxyServer start(ProxyConfig config, MeterRegistry meters) throws IOException {
+    LoadedConfig fixed = new LoadedConfig(config, LoadedConfig.hashOf(config.toString()));
+    return start(fixed, () -> fixed, meters);
+  }
+
+  /**
+   * Builds and starts the proxy from {@code initial}; {@link #reload()} reads {@code source} again.
+   * On failure everything already started is stopped again.
+   */
+  public static ProxyServer start(LoadedConfig initial, ConfigSource source, MeterRegistry meters)
+      throws IOException {
+    ProxyConfig config = initial.config();
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     ScheduledExecutorService timers = timers();
     RouteTable routes = null;
-    QuotaStore quotaStore = null;
+    QuotaStores quotaStores = null;
     Observability observability = null;
     try {
       observability = Observability.start(config.observability(), meters, System.out);
       meters = observability.registry();
       UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters,
           observability.upstreamInterceptors(), UpstreamTransport.netty(), observability.healthListeners());
-      List<Route> built = new ArrayList<>();
-      for (RouteConfig rc : config.routes()) {
-        List<UpstreamEndpoint> upstreams = rc.simulated() != null
-            ? embedded.start(rc.name(), rc.simulated(), rc.protocol()) : rc.upstreams();
-        built.add(channels.create(rc, upstreams));
-        if (rc.protocol() == UpstreamProtocol.GRPC) {
-          observability.watchUpstreamHealth(rc, upstreams); // OpenAI upstreams report their own polls
-        }
-      }
-      routes = new RouteTable(built);
-      quotaStore = config.auth() == null ? null : openQuotaStore(config.quota(), meters);
-      AccessControl access = quotaStore == null ? null
-          : AccessControl.of(config.auth(), config.quota(), quotaStore, meters);
+      quotaStores = new QuotaStores(meters);
+      RuntimeAssembler assembler = new RuntimeAssembler(channels, embedded, quotaStores::open, meters, timers,
+          observability);
+      ProxyRuntime runtime = assembler.assemble(config, initial.hash(), null);
+      routes = runtime.routes();
+      SwappableService service = new SwappableService(runtime);
 
       HealthStatusManager health = new HealthStatusManager();
       DrainingServerInterceptor drain = new DrainingServerInterceptor();
@@ -132,8 +138,7 @@ public final class ProxyServer implements AutoCloseable {
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
-          .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain,
-              observability.serverInterceptor()))
+          .addService(ServerInterceptors.intercept(service.definition(), drain))
           .addService(health.getHealthService());
       if (observability.streamTracer() != null) {
         builder.addStreamTracerFactory(observability.streamTracer());
@@ -152,20 +157,23 @@ public final class ProxyServer implements AutoCloseable {
       // holds traffic back instead of letting the first calls fail on a store still connecting.
       health.setStatus("", ServingStatus.NOT_SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
-      ProxyServer proxy = new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain,
+      ConfigReloader reloader = new ConfigReloader(source, assembler, service, meters);
+      observability.serveOnMetricsPort("/admin/", new AdminHttpHandler(service::current, reloader::reload, meters));
+      ProxyServer proxy = new ProxyServer(server, service, reloader, health, embedded, quotaStores, timers, drain,
           observability);
-      if (quotaStore == null) {
+      QuotaStore store = quotaStores.opened();
+      if (store == null) {
         proxy.serving();
       } else {
-        quotaStore.ready().thenRun(proxy::serving);
+        store.ready().thenRun(proxy::serving);
       }
       return proxy;
     } catch (IOException | RuntimeException e) {
       if (routes != null) {
         routes.close();
       }
-      if (quotaStore != null) {
-        quotaStore.close();
+      if (quotaStores != null) {
+        quotaStores.close();
       }
       embedded.close();
       timers.shutdownNow();
@@ -227,6 +235,21 @@ public final class ProxyServer implements AutoCloseable {
       AccessControl access, MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain,
       ServerInterceptor observing) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
+    return proxyService(routes, sc, cache.enabled() ? CacheServerInterceptor.create(cache, meters) : null, access,
+        shedder, meters, timers, drain, observing);
+  }
+
+  /**
+   * The {@code LlmProxy} service with its interceptors, in the one place their order is declared,
+   * from parts built beforehand (a reload hands on the cache and the shedder it keeps).
+   *
+   * @param cache the cache's interceptor; {@code null}: no cache
+   * @param drain the drain gate; {@code null}: none here (a reloadable server puts it outside)
+   * @param observing records every call (metrics, access log); {@code null}: none
+   */
+  static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, ServerInterceptor cache,
+      AccessControl access, LoadShedder shedder, MeterRegistry meters, ScheduledExecutorService timers,
+      DrainingServerInterceptor drain, ServerInterceptor observing) {
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
     // (metrics, access log) -> parsing the request bytes -> authentication (headers: the key's id into
@@ -235,7 +258,9 @@ public final class ProxyServer implements AutoCloseable {
     // calls that go upstream hold a slot of the route's cap; a cache miss's upstream call does too)
     // -> the forwarding service (the relay). interceptForward() runs them in the listed order.
     List<ServerInterceptor> outer = new ArrayList<>();
-    outer.add(drain);
+    if (drain != null) {
+      outer.add(drain);
+    }
     if (observing != null) {
       outer.add(observing);
     }
@@ -250,19 +275,13 @@ public final class ProxyServer implements AutoCloseable {
     if (access != null) {
       chain.add(access.quota());
     }
-    if (cache.enabled()) {
-      chain.add(CacheServerInterceptor.create(cache, meters));
+    if (cache != null) {
+      chain.add(cache);
     }
     chain.add(new LoadSheddingServerInterceptor(shedder));
     ServerServiceDefinition parsed = new RequestParsing(new ThrottledLog(System.getLogger(RequestParsing.class.getName()),
         Duration.ofSeconds(10), System::nanoTime)).bind(ServerInterceptors.interceptForward(service.bindService(), chain));
     return ServerInterceptors.interceptForward(parsed, outer);
-  }
-
-  private static QuotaStore openQuotaStore(QuotaConfig quota, MeterRegistry meters) {
-    return quota.store() == QuotaStoreType.REDIS
-        ? new RedisQuotaStore(quota.redis(), InstantSource.system(), meters)
-        : new InMemoryQuotaStore(InstantSource.system());
   }
 
   public int port() {
@@ -274,13 +293,27 @@ public final class ProxyServer implements AutoCloseable {
     return observability.metricsPort();
   }
 
+  /** The config new calls run on (the last one a reload applied). */
   public ProxyConfig config() {
-    return config;
+    return service.current().config();
   }
 
-  /** The routes and their channels. */
+  /** The routes and their channels that new calls use. */
   public RouteTable routes() {
-    return routes;
+    return service.current().routes();
+  }
+
+  /**
+   * Reloads the config from its source: new calls run on it, calls in flight finish on the config
+   * they started with. A bad config changes nothing; the result says why.
+   */
+  public ReloadResult reload() {
+    return reloader.reload();
+  }
+
+  /** The running generation (config, hash, routes), for the admin endpoint and tests. */
+  public ProxyRuntime runtime() {
+    return service.current();
   }
 
   /** The simulated upstreams started in-process for the demo or a {@code simulated} route. */
@@ -359,10 +392,8 @@ public final class ProxyServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    routes.close();
-    if (quotaStore != null) {
-      quotaStore.close();
-    }
+    service.current().routes().close(); // retired generations close their own routes once idle
+    quotaStores.close();
     embedded.close();
     timers.shutdownNow();
     observability.close();

@@ -56,7 +56,8 @@ class DockerFilesTest {
   @SuppressWarnings("unchecked")
   void composeRunsTheProxyOverThreeSimulatedUpstreamsRedisAndPrometheus() throws Exception {
     Map<String, Map<String, Object>> services = services();
-    assertThat(services).containsOnlyKeys("llmproxy", "sim-1", "sim-2", "sim-3", "vllm-sim", "redis", "prometheus");
+    assertThat(services).containsOnlyKeys("lb", "llmproxy", "sim-1", "sim-2", "sim-3", "vllm-sim", "redis",
+        "prometheus");
     assertThat((List<String>) services.get("llmproxy").get("volumes"))
         .contains("./llmproxy.yaml:/etc/llmproxy/llmproxy.yaml:ro");
     assertThat((List<String>) services.get("llmproxy").get("command"))
@@ -87,13 +88,29 @@ class DockerFilesTest {
 
   @Test
   @SuppressWarnings("unchecked")
-  void prometheusScrapesTheMetricsPortOfTheMountedConfig() throws Exception {
+  void severalReplicasShareRedisBehindOneAddress() throws Exception {
+    Map<String, Map<String, Object>> services = services();
+    ProxyConfig config = new ConfigLoader().load(DOCKER.resolve("llmproxy.yaml"));
+    Map<String, Object> deploy = (Map<String, Object>) services.get("llmproxy").get("deploy");
+    assertThat((Integer) deploy.get("replicas")).isGreaterThan(1);
+    assertThat(services.get("llmproxy")).doesNotContainKey("ports"); // replicas cannot share a host port
+    assertThat(config.quota().store()).isEqualTo(QuotaStoreType.REDIS);
+    assertThat((List<String>) services.get("lb").get("ports")).containsExactly("127.0.0.1:50051:50051");
+    String nginx = Files.readString(DOCKER.resolve("nginx.conf"));
+    assertThat(nginx).contains("server llmproxy:" + config.server().port() + ";", "grpc_pass grpc://llmproxy;",
+        "listen 50051;", "http2 on;");
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void prometheusScrapesTheMetricsPortOfEveryReplica() throws Exception {
     Map<String, Object> job = ((List<Map<String, Object>>) yaml("prometheus.yml").get("scrape_configs")).get(0);
-    List<String> targets = (List<String>) ((List<Map<String, Object>>) job.get("static_configs")).get(0).get("targets");
+    Map<String, Object> sd = ((List<Map<String, Object>>) job.get("dns_sd_configs")).get(0);
     int port = new ConfigLoader().load(DOCKER.resolve("llmproxy.yaml")).observability().metrics().port();
 
     assertThat(job.get("metrics_path")).isEqualTo("/metrics");
-    assertThat(targets).containsExactly("llmproxy:" + port);
+    assertThat((List<String>) sd.get("names")).containsExactly("llmproxy");
+    assertThat(sd.get("port")).isEqualTo(port);
   }
 
   @Test

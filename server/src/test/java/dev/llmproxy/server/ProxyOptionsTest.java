@@ -57,7 +57,7 @@ class ProxyOptionsTest {
   @Test
   void versionPrintsTheVersionAndUnknownFlagsSaySo() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    int code = Main.runProxy(new String[] {"--version"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+    int code = Main.run(new String[] {"--version"}, new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(new ByteArrayOutputStream()));
     assertThat(code).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("llmproxy ").doesNotContain("missing value");
@@ -77,7 +77,7 @@ class ProxyOptionsTest {
             + "routes: [{name: r, default: true, upstreams: [\"127.0.0.1:1\"]}]\n"
             + "observability: {metrics: {host: 127.0.0.1, port: " + taken.getLocalPort() + "}}\n");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.runProxy(new String[] {"--config", config.toString()},
+        int code = Main.run(new String[] {"--config", config.toString()},
             new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(code).isEqualTo(1);
         assertThat(err.toString(StandardCharsets.UTF_8))
@@ -92,7 +92,7 @@ class ProxyOptionsTest {
   @Test
   void badConfigExitsNonZeroWithoutStarting() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = Main.runProxy(new String[] {"--config", "/nonexistent.yaml"},
+    int code = Main.run(new String[] {"--config", "/nonexistent.yaml"},
         new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
     assertThat(code).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8))

@@ -26,7 +26,12 @@ public final class ConfigLoader {
   }
 
   public ProxyConfig parse(String yaml) {
-    return parse(new java.io.StringReader(yaml), "(config)");
+    return parse(yaml, "(config)");
+  }
+
+  /** Parses {@code yaml} read from {@code source}, which errors name. */
+  public ProxyConfig parse(String yaml, String source) {
+    return parse(new java.io.StringReader(yaml), source);
   }
 
   private ProxyConfig parse(Reader reader, String source) {

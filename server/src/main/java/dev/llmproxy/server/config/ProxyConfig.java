@@ -23,7 +23,7 @@ import java.util.Set;
  * @param observability metrics endpoint, access log and channelz
  */
 public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheConfig cache, AuthConfig auth,
-    QuotaConfig quota, ObservabilityConfig observability) {
+    QuotaConfig quota, ObservabilityConfig observability, AdminConfig admin) {
   /** The model name the demo's route serves (as does an empty model). */
   public static final String DEMO_MODEL = "sim";
   /** The demo's API key, limited to {@link #DEMO_KEY_REQUESTS_PER_MINUTE}. */
@@ -36,6 +36,11 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
     Objects.requireNonNull(cache, "cache");
     Objects.requireNonNull(quota, "quota");
     Objects.requireNonNull(observability, "observability");
+    Objects.requireNonNull(admin, "admin");
+    if (admin.enabled() && !observability.metrics().enabled()) {
+      throw ConfigException.invalid("admin.enabled", true,
+          "observability.metrics on: the admin endpoint is served on the metrics port");
+    }
     validateTiers(auth, quota);
     validateKeyModels(auth, routes);
     if (auth != null && server.forwardHeaders().contains(auth.header())) {
@@ -48,6 +53,11 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
    * Only a listener and routes: the default cache; no API keys (every caller anonymous and
    * unlimited); observability off (no metrics port, no access log, no channelz).
    */
+  public ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheConfig cache, AuthConfig auth,
+      QuotaConfig quota, ObservabilityConfig observability) {
+    this(server, routes, cache, auth, quota, observability, AdminConfig.disabled());
+  }
+
   public ProxyConfig(ServerConfig server, List<RouteConfig> routes) {
     this(server, routes, CacheConfig.defaults(), null, QuotaConfig.defaults(), ObservabilityConfig.defaults());
   }
@@ -81,24 +91,28 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
   }
 
   public ProxyConfig withServer(ServerConfig server) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
   }
 
   public ProxyConfig withRoutes(List<RouteConfig> routes) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
   }
 
   public ProxyConfig withCache(CacheConfig cache) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
   }
 
   /** This config with other API keys ({@code null}: none required) and quotas. */
   public ProxyConfig withAccess(AuthConfig auth, QuotaConfig quota) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
   }
 
   public ProxyConfig withObservability(ObservabilityConfig observability) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
+  }
+
+  public ProxyConfig withAdmin(AdminConfig admin) {
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
   }
 
   static ProxyConfig from(ConfigNode root) {
@@ -116,8 +130,9 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
     AuthConfig auth = root.has("auth") ? AuthConfig.from(root.child("auth")) : null;
     QuotaConfig quota = QuotaConfig.from(root.child("quota"));
     ObservabilityConfig observability = ObservabilityConfig.from(root.child("observability"));
+    AdminConfig admin = AdminConfig.from(root.child("admin"));
     root.rejectUnknownKeys();
-    return new ProxyConfig(server, routes, cache, auth, quota, observability);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
   }
 
   private static void validateTiers(AuthConfig auth, QuotaConfig quota) {

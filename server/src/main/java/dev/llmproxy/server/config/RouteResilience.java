@@ -16,9 +16,14 @@ import java.time.Duration;
  *     address holds calls for the operating system's limit (Netty's default: 30 s)
  */
 public record RouteResilience(RetryPolicy retry, StallTimeouts timeouts, OutlierDetection outliers,
-    LoadShedding shedding, UpstreamKeepalive keepalive, Duration connectTimeout) {
+    LoadShedding shedding, UpstreamKeepalive keepalive, Duration connectTimeout, Duration dnsRefresh) {
 
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * How often a {@code dns:///} target is looked up again, so engines added to the fleet get calls
+   * (and removed ones drain) without waiting for a connection to fail.
+   */
+  public static final Duration DEFAULT_DNS_REFRESH = Duration.ofSeconds(30);
 
   public RouteResilience {
     requireNonNull(retry, "retry");
@@ -27,6 +32,13 @@ public record RouteResilience(RetryPolicy retry, StallTimeouts timeouts, Outlier
     requireNonNull(shedding, "shedding");
     requireNonNull(keepalive, "keepalive");
     ConfigNode.checked("connect_timeout", connectTimeout, Duration.ofMillis(100), Duration.ofMinutes(5));
+    ConfigNode.checked("dns_refresh", dnsRefresh, Duration.ofMillis(100), Duration.ofHours(1));
+  }
+
+  /** With the default DNS refresh interval. */
+  public RouteResilience(RetryPolicy retry, StallTimeouts timeouts, OutlierDetection outliers,
+      LoadShedding shedding, UpstreamKeepalive keepalive, Duration connectTimeout) {
+    this(retry, timeouts, outliers, shedding, keepalive, connectTimeout, DEFAULT_DNS_REFRESH);
   }
 
   /** With the default connect timeout. */
@@ -37,31 +49,35 @@ public record RouteResilience(RetryPolicy retry, StallTimeouts timeouts, Outlier
 
   public static RouteResilience defaults() {
     return new RouteResilience(RetryPolicy.defaults(), StallTimeouts.defaults(), OutlierDetection.defaults(),
-        LoadShedding.unlimited(), UpstreamKeepalive.defaults(), DEFAULT_CONNECT_TIMEOUT);
+        LoadShedding.unlimited(), UpstreamKeepalive.defaults(), DEFAULT_CONNECT_TIMEOUT, DEFAULT_DNS_REFRESH);
   }
 
   public RouteResilience withRetry(RetryPolicy newRetry) {
-    return new RouteResilience(newRetry, timeouts, outliers, shedding, keepalive, connectTimeout);
+    return new RouteResilience(newRetry, timeouts, outliers, shedding, keepalive, connectTimeout, dnsRefresh);
   }
 
   public RouteResilience withTimeouts(StallTimeouts newTimeouts) {
-    return new RouteResilience(retry, newTimeouts, outliers, shedding, keepalive, connectTimeout);
+    return new RouteResilience(retry, newTimeouts, outliers, shedding, keepalive, connectTimeout, dnsRefresh);
   }
 
   public RouteResilience withOutliers(OutlierDetection newOutliers) {
-    return new RouteResilience(retry, timeouts, newOutliers, shedding, keepalive, connectTimeout);
+    return new RouteResilience(retry, timeouts, newOutliers, shedding, keepalive, connectTimeout, dnsRefresh);
   }
 
   public RouteResilience withShedding(LoadShedding newShedding) {
-    return new RouteResilience(retry, timeouts, outliers, newShedding, keepalive, connectTimeout);
+    return new RouteResilience(retry, timeouts, outliers, newShedding, keepalive, connectTimeout, dnsRefresh);
   }
 
   public RouteResilience withKeepalive(UpstreamKeepalive newKeepalive) {
-    return new RouteResilience(retry, timeouts, outliers, shedding, newKeepalive, connectTimeout);
+    return new RouteResilience(retry, timeouts, outliers, shedding, newKeepalive, connectTimeout, dnsRefresh);
   }
 
   public RouteResilience withConnectTimeout(Duration timeout) {
-    return new RouteResilience(retry, timeouts, outliers, shedding, keepalive, timeout);
+    return new RouteResilience(retry, timeouts, outliers, shedding, keepalive, timeout, dnsRefresh);
+  }
+
+  public RouteResilience withDnsRefresh(Duration interval) {
+    return new RouteResilience(retry, timeouts, outliers, shedding, keepalive, connectTimeout, interval);
   }
 
   /** Reads the resilience keys of one route's mapping (the caller rejects the route's unknown keys). */
@@ -72,6 +88,7 @@ public record RouteResilience(RetryPolicy retry, StallTimeouts timeouts, Outlier
         OutlierDetection.from(route.child("outlier_detection")),
         LoadShedding.from(route),
         UpstreamKeepalive.from(route.child("keepalive")),
-        route.duration("connect_timeout", DEFAULT_CONNECT_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(5)));
+        route.duration("connect_timeout", DEFAULT_CONNECT_TIMEOUT, Duration.ofMillis(100), Duration.ofMinutes(5)),
+        route.duration("dns_refresh", DEFAULT_DNS_REFRESH, Duration.ofMillis(100), Duration.ofHours(1)));
   }
 }

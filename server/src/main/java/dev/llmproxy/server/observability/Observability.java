@@ -168,6 +168,15 @@ public final class Observability implements AutoCloseable {
     healthWatcher.watch(route, upstreams);
   }
 
+  /** Serves {@code handler} under {@code path} on the metrics port; false when metrics are off. */
+  public boolean serveOnMetricsPort(String path, com.sun.net.httpserver.HttpHandler handler) {
+    if (http == null) {
+      return false;
+    }
+    http.serve(path, handler);
+    return true;
+  }
+
   /** The port of the metrics endpoint, or -1 when metrics are off. */
   public int metricsPort() {
     return http != null ? http.port() : -1;

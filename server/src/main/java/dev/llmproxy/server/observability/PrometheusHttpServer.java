@@ -84,6 +84,11 @@ public final class PrometheusHttpServer implements AutoCloseable {
     }
   }
 
+  /** Serves {@code handler} under {@code path} too, on the same port and thread. */
+  public void serve(String path, com.sun.net.httpserver.HttpHandler handler) {
+    server.createContext(path, handler);
+  }
+
   /** The port it listens on. */
   public int port() {
     return server.getAddress().getPort();

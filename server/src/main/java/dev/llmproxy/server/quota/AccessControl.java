@@ -21,8 +21,18 @@ public record AccessControl(ApiKeyServerInterceptor authentication, OpenCallsSer
 
   /** Both interceptors for {@code auth}, counting quotas of {@code quota}'s tiers in {@code store}. */
   public static AccessControl of(AuthConfig auth, QuotaConfig quota, QuotaStore store, MeterRegistry meters) {
+    return of(auth, quota, store, meters, null);
+  }
+
+  /**
+   * After a config reload: the keys' open-call counts carry over from {@code previous} (null:
+   * none), as the quota store's accounts do, so a reload frees no concurrency.
+   */
+  public static AccessControl of(AuthConfig auth, QuotaConfig quota, QuotaStore store, MeterRegistry meters,
+      AccessControl previous) {
     QuotaPolicy policy = QuotaPolicy.from(auth, quota);
-    return new AccessControl(new ApiKeyServerInterceptor(auth, meters), new OpenCallsServerInterceptor(policy, meters),
+    return new AccessControl(new ApiKeyServerInterceptor(auth, meters),
+        new OpenCallsServerInterceptor(policy, meters, previous == null ? null : previous.openCalls()),
         new QuotaServerInterceptor(policy, store, new TokenEstimator(), meters));
   }
 }

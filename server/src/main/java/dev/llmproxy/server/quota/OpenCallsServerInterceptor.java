@@ -31,11 +31,20 @@ public final class OpenCallsServerInterceptor implements ServerInterceptor {
   private final QuotaPolicy policy;
   private final QuotaMetrics metrics;
   // One counter per key id: as many entries as configured keys (and the anonymous subject).
-  private final Map<String, AtomicInteger> open = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> open;
 
   public OpenCallsServerInterceptor(QuotaPolicy policy, MeterRegistry meters) {
+    this(policy, meters, null);
+  }
+
+  /**
+   * After a config reload: the counts are shared with {@code previous} (null: none), so calls
+   * still open under the old config count against the key's limit under the new one.
+   */
+  public OpenCallsServerInterceptor(QuotaPolicy policy, MeterRegistry meters, OpenCallsServerInterceptor previous) {
     this.policy = Objects.requireNonNull(policy, "policy");
     this.metrics = new QuotaMetrics(Objects.requireNonNull(meters, "meters"));
+    this.open = previous != null ? previous.open : new ConcurrentHashMap<>();
   }
 
   /** Calls open on this proxy for {@code keyId}. */

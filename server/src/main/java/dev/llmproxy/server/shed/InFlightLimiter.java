@@ -58,6 +58,11 @@ public final class InFlightLimiter {
   private final Counter rejectedTimeout;
   private int inFlight;
 
+  /** The cap this limiter enforces. */
+  public LoadShedding config() {
+    return config;
+  }
+
   public InFlightLimiter(String route, LoadShedding config, ScheduledExecutorService timers, MeterRegistry meters) {
     this.route = requireNonNull(route, "route");
     this.config = requireNonNull(config, "config");

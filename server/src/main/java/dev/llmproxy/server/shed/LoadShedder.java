@@ -12,9 +12,20 @@ public final class LoadShedder {
   private final Map<String, InFlightLimiter> limiters = new HashMap<>();
 
   public LoadShedder(Collection<RouteConfig> routes, ScheduledExecutorService timers, MeterRegistry meters) {
+    this(routes, timers, meters, null);
+  }
+
+  /**
+   * After a reload: a route whose cap is unchanged keeps its limiter from {@code previous}, so calls
+   * still running on the old config keep counting against the same cap (and its gauges stay true).
+   */
+  public LoadShedder(Collection<RouteConfig> routes, ScheduledExecutorService timers, MeterRegistry meters,
+      LoadShedder previous) {
     for (RouteConfig route : routes) {
       if (route.resilience().shedding().isCapped()) {
-        limiters.put(route.name(), new InFlightLimiter(route.name(), route.resilience().shedding(), timers, meters));
+        InFlightLimiter kept = previous == null ? null : previous.limiters.get(route.name());
+        limiters.put(route.name(), kept != null && kept.config().equals(route.resilience().shedding()) ? kept
+            : new InFlightLimiter(route.name(), route.resilience().shedding(), timers, meters));
       }
     }
   }

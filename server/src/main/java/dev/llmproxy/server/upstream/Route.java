@@ -28,6 +28,7 @@ public final class Route {
   private final Map<SocketAddress, String> nameCache = new ConcurrentHashMap<>();
   private final Function<SocketAddress, String> otherNames;
   private final AutoCloseable resources;
+  private final NameRefresh names;
 
   /**
    * @param namesByAddress configured upstream names keyed by {@code host:port}; upstreams not in
@@ -50,12 +51,25 @@ public final class Route {
    */
   public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress,
       OutlierDetector outliers, Function<SocketAddress, String> otherNames, AutoCloseable resources) {
+    this(config, channel, namesByAddress, outliers, otherNames, resources, new NameRefresh());
+  }
+
+  /** @param names the channel's name resolvers, to look up again on demand */
+  public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress,
+      OutlierDetector outliers, Function<SocketAddress, String> otherNames, AutoCloseable resources,
+      NameRefresh names) {
     this.config = Objects.requireNonNull(config, "config");
     this.channel = Objects.requireNonNull(channel, "channel");
     this.namesByAddress = Map.copyOf(namesByAddress);
     this.outliers = Objects.requireNonNull(outliers, "outliers");
     this.otherNames = Objects.requireNonNull(otherNames, "otherNames");
     this.resources = Objects.requireNonNull(resources, "resources");
+    this.names = Objects.requireNonNull(names, "names");
+  }
+
+  /** Asks the channel's name resolvers to look the upstreams up again now (after a reload). */
+  public void refreshNames() {
+    names.refresh();
   }
 
   /** Closes what the route holds besides its channel; after the channel has shut down. */

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /** Resolves a request's model to its route; owns the routes' channels. */
@@ -58,11 +59,20 @@ public final class RouteTable implements AutoCloseable {
 
   /** Shuts every channel down, waiting up to {@code timeoutMillis} in all. */
   public void close(long timeoutMillis) throws InterruptedException {
-    for (Route route : routes) {
+    closeExcept(Set.of(), timeoutMillis);
+  }
+
+  /**
+   * Shuts down the channels of the routes not in {@code kept} (those a newer table shares): calls
+   * still on them may finish, for up to {@code timeoutMillis} in all; then they are cut. Blocks.
+   */
+  public void closeExcept(Set<Route> kept, long timeoutMillis) throws InterruptedException {
+    List<Route> closing = routes.stream().filter(route -> !kept.contains(route)).toList();
+    for (Route route : closing) {
       route.channel().shutdown();
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    for (Route route : routes) {
+    for (Route route : closing) {
       long left = deadline - System.nanoTime();
       if (left <= 0 || !route.channel().awaitTermination(left, TimeUnit.NANOSECONDS)) {
         route.channel().shutdownNow();

@@ -40,6 +40,7 @@ public final class UpstreamChannelFactory {
   private final List<ClientInterceptor> interceptors;
   private final UpstreamTransport transport;
   private final HealthListeners healthListeners;
+  private final StaticNameResolver.HostResolver hostResolver;
 
   /** Where each route's OpenAI-compatible upstreams report the health they poll (for metrics). */
   @FunctionalInterface
@@ -80,6 +81,18 @@ public final class UpstreamChannelFactory {
     this.interceptors = List.copyOf(interceptors);
     this.transport = Objects.requireNonNull(transport, "transport");
     this.healthListeners = Objects.requireNonNull(healthListeners, "healthListeners");
+    this.hostResolver = null;
+  }
+
+  /** Looks up the host names of {@code dns:///} targets with {@code hostResolver} (tests fake DNS). */
+  UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors,
+      UpstreamTransport transport, StaticNameResolver.HostResolver hostResolver) {
+    this.maxMessageBytes = maxMessageBytes;
+    this.meters = meters;
+    this.interceptors = List.copyOf(interceptors);
+    this.transport = Objects.requireNonNull(transport, "transport");
+    this.healthListeners = HealthListeners.NONE;
+    this.hostResolver = Objects.requireNonNull(hostResolver, "hostResolver");
   }
 
   /** A route over {@code upstreams} (ignored when the route names a {@code dns:///} target). */
@@ -87,10 +100,22 @@ public final class UpstreamChannelFactory {
     if (config.protocol() == UpstreamProtocol.OPENAI) {
       return createOpenAi(config, upstreams);
     }
-    String target = config.target() != null ? config.target()
+    // dns:/// goes to our resolver, which looks the name up every dns_refresh (grpc's own DNS
+    // resolver does so only after a connection fails, so added engines would get no calls).
+    String target = PeriodicDnsNameResolverProvider.isDns(config.target())
+        ? PeriodicDnsNameResolverProvider.target(config.target())
+        : config.target() != null ? config.target()
         : StaticNameResolverProvider.target(upstreams.stream().map(UpstreamEndpoint::address).toList());
-    ManagedChannel channel = transport.channel(target, credentials(config.tls()), builder -> configure(builder, config));
-    return new Route(config, channel, names(upstreams), outlierDetector(config));
+    NameRefresh refresh = new NameRefresh();
+    ManagedChannel channel = transport.channel(target, credentials(config.tls()), builder -> {
+      configure(builder, config);
+      builder.setNameResolverArg(NameRefresh.KEY, refresh)
+          .setNameResolverArg(PeriodicDnsNameResolverProvider.INTERVAL, config.resilience().dnsRefresh());
+      if (hostResolver != null) {
+        builder.setNameResolverArg(PeriodicDnsNameResolverProvider.HOST_RESOLVER, hostResolver);
+      }
+    });
+    return new Route(config, channel, names(upstreams), outlierDetector(config), String::valueOf, () -> { }, refresh);
   }
 
   /** The route's settings, on a builder from the transport. */
@@ -125,10 +150,13 @@ public final class UpstreamChannelFactory {
     OpenAiUpstreams openAi = new OpenAiUpstreams(config.withUpstreams(upstreams), apiKey, maxMessageBytes,
         healthListeners.forRoute(config.name()));
     try {
+      NameRefresh refresh = new NameRefresh();
       InProcessChannelBuilder builder = InProcessChannelBuilder.forTarget(openAi.target())
-          .setNameResolverArg(OpenAiUpstreams.KEY, openAi);
+          .setNameResolverArg(OpenAiUpstreams.KEY, openAi)
+          .setNameResolverArg(NameRefresh.KEY, refresh);
       OutlierDetector outliers = outlierDetector(config);
-      return new Route(config, common(builder, config).build(), names(upstreams), outliers, openAi::nameOf, openAi);
+      return new Route(config, common(builder, config).build(), names(upstreams), outliers, openAi::nameOf, openAi,
+          refresh);
     } catch (RuntimeException e) {
       openAi.close();
       throw e;

@@ -86,6 +86,26 @@ public abstract class QuotaStoreContractTest {
   }
 
   @Test
+  void aRaisedLimitAfterAReloadAppliesToWhatWasUsedWithoutARefill() throws Exception {
+    for (int i = 0; i < 4; i++) {
+      assertThat(acquire("team-a", requests(5), 1).isAdmitted()).isTrue();
+    }
+    QuotaDecision raised = acquire("team-a", requests(10), 1);
+    assertThat(raised.isAdmitted()).isTrue();
+    assertThat(raised.remainingRequests()).isZero(); // the one left under 5, not 6 of a fresh 10
+  }
+
+  @Test
+  void aLoweredLimitAfterAReloadCutsWhatIsLeftToTheNewCapacity() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      assertThat(acquire("team-a", requests(10), 1).isAdmitted()).isTrue();
+    }
+    assertThat(acquire("team-a", requests(2), 1).remainingRequests()).isEqualTo(1); // 7 left, cut to 2
+    assertThat(acquire("team-a", requests(2), 1).isAdmitted()).isTrue();
+    assertThat(acquire("team-a", requests(2), 1).exceeded()).containsExactly(QuotaLimit.REQUESTS);
+  }
+
+  @Test
   void refillsInProportionToTheTimeThatPassed() throws Exception {
     QuotaLimits limits = requests(5);
     for (int i = 0; i < 5; i++) {

@@ -6,9 +6,11 @@ import dev.llmproxy.server.quota.QuotaLimits;
 import dev.llmproxy.server.quota.QuotaPermit;
 import dev.llmproxy.server.quota.QuotaStore;
 import io.github.bucket4j.Bucket;
+import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.ConsumptionProbe;
 import io.github.bucket4j.EstimationProbe;
 import io.github.bucket4j.TimeMeter;
+import io.github.bucket4j.TokensInheritanceStrategy;
 import io.github.bucket4j.local.LocalBucket;
 import io.github.bucket4j.local.SynchronizationStrategy;
 import java.time.Duration;
@@ -31,8 +33,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * half-taken state: an interleaving can neither over-admit nor refuse a call because a racing,
  * refused one briefly held a request token. The lock is per account and held for a few hundred
  * nanoseconds of arithmetic, never across I/O, so callers only contend with callers of the same
- * key; the buckets themselves therefore use Bucket4j's unsynchronized variant. An account's limits
- * are those of its first call (a subject's tier does not change while the proxy runs).
+ * key; the buckets themselves therefore use Bucket4j's unsynchronized variant.
+ *
+ * <p>Reload: a call that brings other limits than its account holds (its tier was changed by a
+ * config reload) reconfigures the account's buckets in place, keeping the tokens they hold
+ * ({@code TokensInheritanceStrategy.AS_IS}, cut to a smaller capacity): a changed limit applies to
+ * what the caller has already used, and a reload is never a free refill.
  *
  * <p>Settlement: usage above the reservation is charged with {@code consumeIgnoringRateLimits},
  * which may take the bucket below zero (a debt later calls wait out); usage below it is returned
@@ -64,6 +70,7 @@ public final class InMemoryQuotaStore implements QuotaStore {
     if (account == null) {
       account = accounts.computeIfAbsent(subject, s -> new Account(limits, time));
     }
+    account.adopt(limits, time);
     return CompletableFuture.completedFuture(account.acquire(subject, tokens));
   }
 
@@ -91,15 +98,39 @@ public final class InMemoryQuotaStore implements QuotaStore {
 
   /** One subject's buckets and slot count, guarded by the account's monitor. */
   private static final class Account {
-    private final QuotaLimits limits;
-    private final LocalBucket requests;
-    private final LocalBucket tokens;
+    private QuotaLimits limits;
+    private LocalBucket requests;
+    private LocalBucket tokens;
     private int inFlight;
 
     Account(QuotaLimits limits, TimeMeter time) {
       this.limits = limits;
       this.requests = limits.limitsRequests() ? bucket(limits.requests(), limits.window(), time) : null;
       this.tokens = limits.limitsTokens() ? bucket(limits.tokens(), limits.window(), time) : null;
+    }
+
+    /** Takes on {@code next} limits (after a reload), keeping what each bucket holds. */
+    synchronized void adopt(QuotaLimits next, TimeMeter time) {
+      if (next.equals(limits)) {
+        return;
+      }
+      requests = rebucket(requests, next.limitsRequests(), next.requests(), next.window(), time);
+      tokens = rebucket(tokens, next.limitsTokens(), next.tokens(), next.window(), time);
+      limits = next;
+    }
+
+    private static LocalBucket rebucket(LocalBucket bucket, boolean limited, long capacity, Duration window,
+        TimeMeter time) {
+      if (!limited) {
+        return null;
+      }
+      if (bucket == null) {
+        return bucket(capacity, window, time); // newly limited: a full bucket, as for a new caller
+      }
+      bucket.replaceConfiguration(BucketConfiguration.builder()
+          .addLimit(limit -> limit.capacity(capacity).refillGreedy(capacity, window)).build(),
+          TokensInheritanceStrategy.AS_IS);
+      return bucket;
     }
 
     private static LocalBucket bucket(long capacity, Duration window, TimeMeter time) {

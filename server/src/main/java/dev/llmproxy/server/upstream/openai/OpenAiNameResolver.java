@@ -9,6 +9,7 @@ import io.grpc.SynchronizationContext;
 import java.net.InetAddress;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
+import dev.llmproxy.server.upstream.NameRefresh;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -36,13 +37,18 @@ final class OpenAiNameResolver extends NameResolver {
   private boolean resolving;
   private boolean shutdown;
   private ScheduledFuture<?> nextRefresh;
+  private final NameRefresh onDemand;
+  private final Runnable refreshNow = this::refreshFromAnyThread;
 
-  OpenAiNameResolver(OpenAiUpstreams upstreams, SynchronizationContext sync, Executor offload, Duration refresh) {
+  /** @param onDemand where the proxy asks for a look-up now (after a reload); null: none */
+  OpenAiNameResolver(OpenAiUpstreams upstreams, SynchronizationContext sync, Executor offload, Duration refresh,
+      NameRefresh onDemand) {
     this.upstreams = upstreams;
     this.route = upstreams.route();
     this.sync = sync;
     this.offload = offload != null ? offload : Runnable::run;
     this.refresh = refresh;
+    this.onDemand = onDemand;
   }
 
   @Override
@@ -53,6 +59,9 @@ final class OpenAiNameResolver extends NameResolver {
   @Override
   public void start(Listener2 listener) {
     this.listener = listener;
+    if (onDemand != null) {
+      onDemand.register(refreshNow);
+    }
     resolve();
   }
 
@@ -61,11 +70,18 @@ final class OpenAiNameResolver extends NameResolver {
     resolve();
   }
 
+  private void refreshFromAnyThread() {
+    sync.execute(this::resolve);
+  }
+
   @Override
   public void shutdown() {
     shutdown = true;
     if (nextRefresh != null) {
       nextRefresh.cancel(false);
+    }
+    if (onDemand != null) {
+      onDemand.unregister(refreshNow);
     }
   }
 

@@ -3,6 +3,7 @@ package dev.llmproxy.server.upstream.openai;
 import io.grpc.NameResolver;
 import io.grpc.NameResolverProvider;
 import io.grpc.inprocess.InProcessSocketAddress;
+import dev.llmproxy.server.upstream.NameRefresh;
 import java.net.SocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -17,8 +18,6 @@ import java.util.List;
 public final class OpenAiNameResolverProvider extends NameResolverProvider {
   /** The URI scheme of route channels over OpenAI-compatible upstreams. */
   public static final String SCHEME = "llmproxy-openai";
-  /** How often a {@code dns:///} target is looked up again, so engines added to the fleet get calls. */
-  static final Duration DNS_REFRESH = Duration.ofSeconds(30);
 
   @Override
   protected boolean isAvailable() {
@@ -55,7 +54,8 @@ public final class OpenAiNameResolverProvider extends NameResolverProvider {
     if (upstreams == null) {
       throw new IllegalArgumentException(targetUri + ": a channel built without its OpenAI upstreams");
     }
+    // A dns:/// target is looked up again every dns_refresh, the same setting as a gRPC route's.
     return new OpenAiNameResolver(upstreams, args.getSynchronizationContext(), args.getOffloadExecutor(),
-        DNS_REFRESH);
+        upstreams.route().resilience().dnsRefresh(), args.getArg(NameRefresh.KEY));
   }
 }

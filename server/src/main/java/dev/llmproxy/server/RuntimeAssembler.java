@@ -1,0 +1,182 @@
+package dev.llmproxy.server;
+
+import dev.llmproxy.server.cache.CacheServerInterceptor;
+import dev.llmproxy.server.config.CacheConfig;
+import dev.llmproxy.server.config.ProxyConfig;
+import dev.llmproxy.server.config.RouteConfig;
+import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.config.UpstreamProtocol;
+import dev.llmproxy.server.observability.Observability;
+import dev.llmproxy.server.quota.AccessControl;
+import dev.llmproxy.server.quota.QuotaStore;
+import dev.llmproxy.server.reload.LoadedConfig;
+import dev.llmproxy.server.reload.ProxyRuntime;
+import dev.llmproxy.server.reload.RuntimeFactory;
+import dev.llmproxy.server.shed.LoadShedder;
+import dev.llmproxy.server.upstream.Route;
+import dev.llmproxy.server.upstream.RouteTable;
+import dev.llmproxy.server.upstream.UpstreamChannelFactory;
+import io.grpc.ServerServiceDefinition;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Function;
+
+/**
+ * Builds one generation ({@link ProxyRuntime}) of the proxy from a config, at start and on every
+ * reload, reusing what the config did not change: a route whose settings (and resolved upstream
+ * credential) are equal keeps its channel, connections and ejection state; an unchanged cache keeps
+ * its entries; an unchanged load-shedding cap keeps its limiter. What changed is built anew; if any
+ * of it fails, what was built is closed and the error propagates, so the running generation stays.
+ *
+ * <p>Not thread-safe: the start and the reloader call it one at a time.
+ */
+final class RuntimeAssembler implements RuntimeFactory {
+  /** How long a retired generation's channels get for calls still on them (none, normally). */
+  private static final long RETIRE_TIMEOUT_MILLIS = 30_000;
+
+  private final UpstreamChannelFactory channels;
+  private final EmbeddedUpstreams embedded;
+  private final Function<ProxyConfig, QuotaStore> quotaStore;
+  private final MeterRegistry meters;
+  private final ScheduledExecutorService timers;
+  private final Observability observability;
+  private final Map<Route, String> credentialDigests = new ConcurrentHashMap<>();
+  private final Set<String> watchedUpstreams = new HashSet<>();
+  private CacheConfig cacheConfig;
+  private CacheServerInterceptor cache;
+  private LoadShedder shedder;
+  private AccessControl access; // the last one built: its open-call counts carry over
+
+  /** @param quotaStore the store for a config with keys (opened on first use, then kept) */
+  RuntimeAssembler(UpstreamChannelFactory channels, EmbeddedUpstreams embedded,
+      Function<ProxyConfig, QuotaStore> quotaStore, MeterRegistry meters, ScheduledExecutorService timers,
+      Observability observability) {
+    this.channels = Objects.requireNonNull(channels, "channels");
+    this.embedded = Objects.requireNonNull(embedded, "embedded");
+    this.quotaStore = Objects.requireNonNull(quotaStore, "quotaStore");
+    this.meters = Objects.requireNonNull(meters, "meters");
+    this.timers = Objects.requireNonNull(timers, "timers");
+    this.observability = Objects.requireNonNull(observability, "observability");
+  }
+
+  /**
+   * The generation for {@code config}, sharing unchanged routes with {@code previous} (null at start).
+   *
+   * @throws IOException if a simulated upstream cannot start
+   */
+  ProxyRuntime assemble(ProxyConfig config, String hash, ProxyRuntime previous) throws IOException {
+    Map<String, Route> reusable = new HashMap<>();
+    if (previous != null) {
+      for (Route route : previous.routes().routes()) {
+        reusable.put(route.name(), route);
+      }
+    }
+    List<Route> built = new ArrayList<>();
+    List<Route> fresh = new ArrayList<>();
+    try {
+      for (RouteConfig rc : config.routes()) {
+        Route old = reusable.get(rc.name());
+        String digest = credentialDigest(rc);
+        if (old != null && old.config().equals(rc) && digest.equals(credentialDigests.get(old))) {
+          built.add(old);
+          continue;
+        }
+        List<UpstreamEndpoint> upstreams = rc.simulated() != null
+            ? embedded.start(rc.name(), rc.simulated(), rc.protocol()) : rc.upstreams();
+        Route route = channels.create(rc, upstreams);
+        fresh.add(route);
+        built.add(route);
+        credentialDigests.put(route, digest);
+        watchHealth(rc, upstreams);
+      }
+      RouteTable routes = new RouteTable(built);
+      AccessControl access = config.auth() == null ? null
+          : AccessControl.of(config.auth(), config.quota(), quotaStore.apply(config), meters, this.access);
+      if (!config.cache().equals(cacheConfig)) {
+        cache = config.cache().enabled() ? CacheServerInterceptor.create(config.cache(), meters) : null;
+        cacheConfig = config.cache();
+      }
+      shedder = new LoadShedder(config.routes(), timers, meters, shedder);
+      if (access != null) {
+        this.access = access;
+      }
+      ServerServiceDefinition service = ProxyServer.proxyService(routes, config.server(), cache, access, shedder,
+          meters, timers, null, observability.serverInterceptor());
+      return new ProxyRuntime(config, hash, routes, service);
+    } catch (IOException | RuntimeException e) {
+      new RouteTable(fresh).close();
+      fresh.forEach(credentialDigests::remove);
+      throw e;
+    }
+  }
+
+  @Override
+  public ProxyRuntime build(LoadedConfig loaded, ProxyRuntime previous) throws IOException {
+    return assemble(loaded.config(), loaded.hash(), previous);
+  }
+
+  /** A reload re-resolves every route's names at once: a changed DNS answer need not wait a tick. */
+  @Override
+  public void reloaded(ProxyRuntime current) {
+    current.routes().routes().forEach(Route::refreshNames);
+  }
+
+  @Override
+  public Runnable retirement(ProxyRuntime retired, ProxyRuntime replacement) {
+    Set<Route> kept = Set.copyOf(replacement.routes().routes());
+    return () -> {
+      // Off the transport thread that ended the last call: closing waits for channels to terminate.
+      Thread closer = new Thread(() -> {
+        try {
+          retired.routes().closeExcept(kept, RETIRE_TIMEOUT_MILLIS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        retired.routes().routes().stream().filter(route -> !kept.contains(route)).forEach(credentialDigests::remove);
+      }, "llmproxy-retire-routes");
+      closer.setDaemon(true);
+      closer.start();
+    };
+  }
+
+  private void watchHealth(RouteConfig rc, List<UpstreamEndpoint> upstreams) {
+    if (rc.protocol() != UpstreamProtocol.GRPC) {
+      return; // OpenAI upstreams report their own polls
+    }
+    List<UpstreamEndpoint> unwatched = upstreams.stream()
+        .filter(u -> watchedUpstreams.add(rc.name() + "/" + u.name() + "/" + u.address())).toList();
+    observability.watchUpstreamHealth(rc, unwatched);
+  }
+
+  /**
+   * A digest of the route's resolved upstream API key, so that a rotated credential file rebuilds
+   * the route although its config (which names the file) is unchanged. Throws the config error of
+   * a credential that cannot be read, which fails the reload.
+   */
+  private static String credentialDigest(RouteConfig rc) {
+    if (rc.openai() == null || rc.openai().apiKey() == null) {
+      return "";
+    }
+    try {
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(
+          rc.openai().apiKey().resolve().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(hash);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
