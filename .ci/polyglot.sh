@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Polyglot check: the API passes `buf lint`; the proto jar carries the .proto and its descriptor set;
+# Polyglot check: the API passes `buf lint` and `buf breaking` against the previous release; the proto jar carries the .proto and its descriptor set;
 # the Python and Node clients, generated from that API, call Complete and StreamComplete on the demo
 # and print the streamed tokens as they arrive (same text as Complete, same text in both languages);
 # and every `buf curl` command of README's Debugging section works against the demo.
@@ -22,6 +22,11 @@ fi
 # 1. The API passes buf lint with proto/buf.yaml.
 timeout 120 "$tools/buf" lint proto || fail "buf lint proto reported problems"
 echo "polyglot: buf lint proto: clean"
+# The previous release's .proto is checked in (proto/previous/, see proto/previous/README.md): a change
+# that would break its clients or upstreams (a renumbered, removed or retyped field) fails here.
+timeout 120 "$tools/buf" breaking proto --against proto/previous \
+  || fail "buf breaking: the API breaks clients of the previous release (proto/previous)"
+echo "polyglot: buf breaking proto --against proto/previous: compatible"
 
 # 2. The proto jar carries the .proto and the descriptor set.
 jar=$(ls proto/target/llmproxy-proto-*.jar 2>/dev/null | grep -v -e '-sources' -e '-javadoc' | head -n 1 || true)
@@ -33,8 +38,8 @@ jar = zipfile.ZipFile(sys.argv[1])
 proto = jar.read("llmproxy/v1/llmproxy.proto").decode()
 assert "service LlmProxy" in proto
 files = descriptor_pb2.FileDescriptorSet.FromString(jar.read("llmproxy/v1/llmproxy.desc")).file
-assert [f.name for f in files] == ["llmproxy/v1/llmproxy.proto"], [f.name for f in files]
-assert [m.name for m in files[0].service[0].method] == ["Complete", "StreamComplete"]
+assert [f.name for f in files] == ["google/protobuf/struct.proto", "llmproxy/v1/llmproxy.proto"], [f.name for f in files]
+assert [m.name for m in files[-1].service[0].method] == ["Complete", "StreamComplete"]
 PYEOF
 echo "polyglot: $jar carries llmproxy/v1/llmproxy.proto and llmproxy/v1/llmproxy.desc"
 
