@@ -34,7 +34,8 @@ class OpenAiEventTest {
     assertThat(finish("stop")).isEqualTo(FinishReason.FINISH_REASON_STOP);
     assertThat(finish("length")).isEqualTo(FinishReason.FINISH_REASON_LENGTH);
     assertThat(finish("content_filter")).isEqualTo(FinishReason.FINISH_REASON_CONTENT_FILTER);
-    assertThat(finish("tool_calls")).isEqualTo(FinishReason.FINISH_REASON_STOP);
+    assertThat(finish("tool_calls")).isEqualTo(FinishReason.FINISH_REASON_TOOL_CALLS);
+    assertThat(finish("something_new")).isEqualTo(FinishReason.FINISH_REASON_STOP);
   }
 
   private static FinishReason finish(String reason) throws IOException {
