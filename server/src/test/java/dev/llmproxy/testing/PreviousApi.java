@@ -38,6 +38,10 @@ public final class PreviousApi {
       if (last != null) {
         DescriptorProto.Builder kept = message.toBuilder().clearField();
         message.getFieldList().stream().filter(f -> f.getNumber() <= last).forEach(kept::addField);
+        // the oneofs of the kept fields (proto3 optional ones): those of new fields come after them
+        int oneofs = kept.getFieldList().stream().filter(f -> f.hasOneofIndex())
+            .mapToInt(f -> f.getOneofIndex() + 1).max().orElse(0);
+        kept.clearOneofDecl().addAllOneofDecl(message.getOneofDeclList().subList(0, oneofs));
         previous.addMessageType(kept);
       }
     }
