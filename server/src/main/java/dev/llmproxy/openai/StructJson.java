@@ -7,7 +7,6 @@ import com.google.protobuf.NullValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import java.io.IOException;
-import java.util.Iterator;
 import java.util.Map;
 
 /**
@@ -66,8 +65,7 @@ public final class StructJson {
       throw new IllegalArgumentException("not a JSON object");
     }
     Struct.Builder struct = Struct.newBuilder();
-    for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> field = it.next();
+    for (Map.Entry<String, JsonNode> field : object.properties()) {
       struct.putFields(field.getKey(), value(field.getValue()));
     }
     return struct.build();

@@ -55,7 +55,7 @@ public final class JsonSchemaCheck {
             }
           }
         }
-        node.fields().forEachRemaining(field -> {
+        node.properties().forEach(field -> {
           Value property = properties.getFieldsMap().get(field.getKey());
           if (property != null) {
             check(at + "." + field.getKey(), field.getValue(), property.getStructValue(), out);

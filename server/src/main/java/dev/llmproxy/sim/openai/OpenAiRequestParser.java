@@ -22,7 +22,6 @@ import dev.llmproxy.v1.ToolChoice;
 import dev.llmproxy.v1.ToolChoiceMode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import javax.annotation.Nullable;
@@ -268,8 +267,7 @@ final class OpenAiRequestParser {
       request.setUser(user);
     }
     Struct.Builder extra = Struct.newBuilder();
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> field = it.next();
+    for (Map.Entry<String, JsonNode> field : root.properties()) {
       if (!KNOWN.contains(field.getKey())) {
         extra.putFields(field.getKey(), StructJson.value(field.getValue()));
       }
