@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Polyglot check: the API passes `buf lint` and `buf breaking` against the previous release; the proto jar carries the .proto and its descriptor set;
 # the Python and Node clients, generated from that API, call Complete and StreamComplete on the demo
-# and print the streamed tokens as they arrive (same text as Complete, same text in both languages);
+# and print the streamed tokens as they arrive (same text as Complete, same text in both languages),
+# and run a tool-calling loop (clients/*/tool_calling.*);
 # and every `buf curl` command of README's Debugging section works against the demo.
 # Needs: a built tree (./mvnw install), /usr/bin/python3 with python3-grpcio and python3-grpc-tools,
 # node/npm. Bounded in time; stops only the process it started.
@@ -89,7 +90,22 @@ for client in "$PY clients/python/client.py" "node clients/node/client.js"; do
 done
 echo "polyglot: both clients report a failed call as 'error: CODE: description' and exit 1"
 
-# 5. Every `npx buf curl` command of README's Debugging section, as written, against the demo.
+# 5. The tool-calling examples: both loops call the two tools with the same (deterministic) arguments,
+#    feed the results back, and end with the model's answer.
+check_tools() { # name output
+  grep -q '^tool call: get_weather {' <<<"$2" || fail "$1: no get_weather tool call printed"
+  grep -q '^tool call: get_time {' <<<"$2" || fail "$1: no get_time tool call printed"
+  grep -q '^answer: [^ ]' <<<"$2" || fail "$1: no answer after the tool results"
+}
+py_tools=$(timeout 90 "$PY" clients/python/tool_calling.py --target "$target") || fail "python tool_calling.py failed"
+check_tools python "$py_tools"
+node_tools=$(timeout 90 node clients/node/tool_calling.js --target "$target") || fail "node tool_calling.js failed"
+check_tools node "$node_tools"
+[ "$(grep '^tool call: ' <<<"$py_tools")" = "$(grep '^tool call: ' <<<"$node_tools")" ] \
+  || fail "python and node got different tool calls for the same request"
+echo "polyglot: python and node ran a tool-calling loop: two tool calls, their results, an answer"
+
+# 6. Every `npx buf curl` command of README's Debugging section, as written, against the demo.
 "$PY" - README.md >"$work/commands" <<'PYEOF'
 import sys
 text = open(sys.argv[1]).read()
