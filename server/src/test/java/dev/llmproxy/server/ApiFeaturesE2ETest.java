@@ -340,6 +340,14 @@ class ApiFeaturesE2ETest {
         .as("user and metadata are not part of the key").isEqualTo("hit");
     assertThat(cacheStatus(request.toBuilder().setTools(0, tool("get_weather", changed)).build())).isEqualTo("miss");
     assertThat(cacheStatus(request)).isEqualTo("hit");
+    // the entry a Complete stored replays as a stream whose deltas give the same tool calls
+    AtomicReference<Metadata> headers = new AtomicReference<>();
+    List<CompletionChunk> replayed = new ArrayList<>();
+    stub().withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(headers, new AtomicReference<>()))
+        .streamComplete(request).forEachRemaining(replayed::add);
+    assertThat(headers.get().get(Metadata.Key.of("llmproxy-cache", Metadata.ASCII_STRING_MARSHALLER))).isEqualTo("hit");
+    assertThat(assemble(replayed, "m").getToolCallsList()).isEqualTo(stub().complete(request).getToolCallsList());
+    assertThat(replayed.get(replayed.size() - 1).getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_TOOL_CALLS);
   }
 
   private String cacheStatus(CompletionRequest request) {

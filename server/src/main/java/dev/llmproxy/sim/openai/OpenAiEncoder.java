@@ -3,10 +3,10 @@ package dev.llmproxy.sim.openai;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.llmproxy.sim.openai.OpenAiRequest.Endpoint;
+import dev.llmproxy.openai.ToolCallsJson;
 import dev.llmproxy.sim.AnswerScript;
 import dev.llmproxy.v1.FinishReason;
 import dev.llmproxy.v1.TokenLogprob;
-import dev.llmproxy.v1.ToolCall;
 import dev.llmproxy.v1.ToolCallDelta;
 import dev.llmproxy.v1.TopLogprob;
 import dev.llmproxy.v1.Usage;
@@ -133,18 +133,7 @@ final class OpenAiEncoder {
           g.writeStringField("content", answer.text());
         } else {
           g.writeNullField("content");
-          g.writeArrayFieldStart("tool_calls");
-          for (ToolCall call : answer.toolCalls()) {
-            g.writeStartObject();
-            g.writeStringField("id", call.getId());
-            g.writeStringField("type", "function");
-            g.writeObjectFieldStart("function");
-            g.writeStringField("name", call.getFunction().getName());
-            g.writeStringField("arguments", call.getFunction().getArguments());
-            g.writeEndObject();
-            g.writeEndObject();
-          }
-          g.writeEndArray();
+          ToolCallsJson.write(g, answer.toolCalls());
         }
         if (!answer.reasoning().isEmpty()) {
           g.writeStringField("reasoning_content", answer.reasoning());

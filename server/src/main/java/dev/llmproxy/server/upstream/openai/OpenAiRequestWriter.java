@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.google.protobuf.Value;
 import dev.llmproxy.openai.StructJson;
+import dev.llmproxy.openai.ToolCallsJson;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.ContentPart;
 import dev.llmproxy.v1.FunctionDefinition;
@@ -12,7 +13,6 @@ import dev.llmproxy.v1.JsonSchemaFormat;
 import dev.llmproxy.v1.Message;
 import dev.llmproxy.v1.ResponseFormat;
 import dev.llmproxy.v1.Tool;
-import dev.llmproxy.v1.ToolCall;
 import dev.llmproxy.v1.ToolChoice;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -128,18 +128,7 @@ final class OpenAiRequestWriter {
       g.writeStringField("content", message.getContent());
     }
     if (message.getToolCallsCount() > 0) {
-      g.writeArrayFieldStart("tool_calls");
-      for (ToolCall call : message.getToolCallsList()) {
-        g.writeStartObject();
-        g.writeStringField("id", call.getId());
-        g.writeStringField("type", "function");
-        g.writeObjectFieldStart("function");
-        g.writeStringField("name", call.getFunction().getName());
-        g.writeStringField("arguments", call.getFunction().getArguments());
-        g.writeEndObject();
-        g.writeEndObject();
-      }
-      g.writeEndArray();
+      ToolCallsJson.write(g, message.getToolCallsList());
     }
     if (!message.getToolCallId().isEmpty()) {
       g.writeStringField("tool_call_id", message.getToolCallId());
