@@ -213,6 +213,24 @@ class OpenAiUpstreamInProcessTest {
   }
 
   @Test
+  void anEngineThatKnowsNoToolsStillAnswersARequestThatHasThem() throws Exception {
+    FakeOpenAiServer fake = fake(seen -> threeTokens()); // answers text, whatever the request asks
+    proxy("", fake);
+    CompletionRequest withTools = chat("Say hello").toBuilder()
+        .addTools(dev.llmproxy.v1.Tool.newBuilder().setFunction(dev.llmproxy.v1.FunctionDefinition.newBuilder()
+            .setName("get_time")))
+        .setLogprobs(true).build();
+
+    Completion whole = stub.complete(withTools);
+
+    assertThat(whole.getText()).isEqualTo("Hello!");
+    assertThat(whole.getToolCallsList()).isEmpty();
+    assertThat(whole.getLogprobsList()).isEmpty();
+    assertThat(whole.getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_STOP);
+    assertThat(fake.seen().get(0).body()).contains("\"tools\":[{\"type\":\"function\"");
+  }
+
+  @Test
   void completeAggregatesTheSameStream() throws Exception {
     proxy("", fake(seen -> threeTokens()));
     Completion whole = stub.complete(chat("Say hello"));
