@@ -121,7 +121,13 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
 
     void cancelled() {
       Deadline deadline = Context.current().getDeadline();
-      record(deadline != null && deadline.isExpired() ? Status.Code.DEADLINE_EXCEEDED : Status.Code.CANCELLED);
+      StreamEndTracer.End end = StreamEndTracer.current();
+      Status sent = end == null ? null : end.status();
+      if (sent != null && !sent.isOk() && sent.getCode() != Status.Code.CANCELLED) {
+        record(sent.getCode()); // grpc's transport answered (request too large, bad framing): what the client got
+      } else {
+        record(deadline != null && deadline.isExpired() ? Status.Code.DEADLINE_EXCEEDED : Status.Code.CANCELLED);
+      }
     }
 
     private void record(Status.Code code) {

@@ -6,6 +6,7 @@ import dev.llmproxy.server.config.UpstreamEndpoint;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import io.grpc.ClientInterceptor;
 import io.grpc.ServerInterceptor;
+import io.grpc.ServerStreamTracer;
 import io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -35,6 +36,7 @@ import java.util.List;
  * everything off it builds nothing and adds no interceptor.
  */
 public final class Observability implements AutoCloseable {
+  private static final StreamEndTracer STREAM_END = new StreamEndTracer();
   private static final int ACCESS_LOG_QUEUE = 8192;
 
   private final MeterRegistry registry;
@@ -125,6 +127,14 @@ public final class Observability implements AutoCloseable {
   /** The outermost interceptor of the proxy service; null when nothing observes calls. */
   public ServerInterceptor serverInterceptor() {
     return serverInterceptor;
+  }
+
+  /**
+   * The server's stream tracer, or null when nothing observes calls: tells the observing
+   * interceptor the status of calls that grpc's transport ends itself.
+   */
+  public ServerStreamTracer.Factory streamTracer() {
+    return serverInterceptor == null ? null : STREAM_END;
   }
 
   /** Interceptors for every upstream channel (empty without metrics). */
