@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Polyglot check: the API passes `buf lint`; the proto jar carries the .proto and its descriptor set;
+# Polyglot check: the API passes `buf lint` and `buf breaking` against the previous release; the proto jar carries the .proto and its descriptor set;
 # the Python and Node clients, generated from that API, call Complete and StreamComplete on the demo
-# and print the streamed tokens as they arrive (same text as Complete, same text in both languages);
+# and print the streamed tokens as they arrive (same text as Complete, same text in both languages),
+# and run a tool-calling loop (clients/*/tool_calling.*);
 # and every `buf curl` command of README's Debugging section works against the demo.
 # Needs: a built tree (./mvnw install), /usr/bin/python3 with python3-grpcio and python3-grpc-tools,
 # node/npm. Bounded in time; stops only the process it started.
@@ -22,6 +23,11 @@ fi
 # 1. The API passes buf lint with proto/buf.yaml.
 timeout 120 "$tools/buf" lint proto || fail "buf lint proto reported problems"
 echo "polyglot: buf lint proto: clean"
+# The previous release's .proto is checked in (proto/previous/, see proto/previous/README.md): a change
+# that would break its clients or upstreams (a renumbered, removed or retyped field) fails here.
+timeout 120 "$tools/buf" breaking proto --against proto/previous \
+  || fail "buf breaking: the API breaks clients of the previous release (proto/previous)"
+echo "polyglot: buf breaking proto --against proto/previous: compatible"
 
 # 2. The proto jar carries the .proto and the descriptor set.
 jar=$(ls proto/target/llmproxy-proto-*.jar 2>/dev/null | grep -v -e '-sources' -e '-javadoc' | head -n 1 || true)
@@ -33,8 +39,8 @@ jar = zipfile.ZipFile(sys.argv[1])
 proto = jar.read("llmproxy/v1/llmproxy.proto").decode()
 assert "service LlmProxy" in proto
 files = descriptor_pb2.FileDescriptorSet.FromString(jar.read("llmproxy/v1/llmproxy.desc")).file
-assert [f.name for f in files] == ["llmproxy/v1/llmproxy.proto"], [f.name for f in files]
-assert [m.name for m in files[0].service[0].method] == ["Complete", "StreamComplete"]
+assert [f.name for f in files] == ["google/protobuf/struct.proto", "llmproxy/v1/llmproxy.proto"], [f.name for f in files]
+assert [m.name for m in files[-1].service[0].method] == ["Complete", "StreamComplete"]
 PYEOF
 echo "polyglot: $jar carries llmproxy/v1/llmproxy.proto and llmproxy/v1/llmproxy.desc"
 
@@ -84,7 +90,22 @@ for client in "$PY clients/python/client.py" "node clients/node/client.js"; do
 done
 echo "polyglot: both clients report a failed call as 'error: CODE: description' and exit 1"
 
-# 5. Every `npx buf curl` command of README's Debugging section, as written, against the demo.
+# 5. The tool-calling examples: both loops call the two tools with the same (deterministic) arguments,
+#    feed the results back, and end with the model's answer.
+check_tools() { # name output
+  grep -q '^tool call: get_weather {' <<<"$2" || fail "$1: no get_weather tool call printed"
+  grep -q '^tool call: get_time {' <<<"$2" || fail "$1: no get_time tool call printed"
+  grep -q '^answer: [^ ]' <<<"$2" || fail "$1: no answer after the tool results"
+}
+py_tools=$(timeout 90 "$PY" clients/python/tool_calling.py --target "$target") || fail "python tool_calling.py failed"
+check_tools python "$py_tools"
+node_tools=$(timeout 90 node clients/node/tool_calling.js --target "$target") || fail "node tool_calling.js failed"
+check_tools node "$node_tools"
+[ "$(grep '^tool call: ' <<<"$py_tools")" = "$(grep '^tool call: ' <<<"$node_tools")" ] \
+  || fail "python and node got different tool calls for the same request"
+echo "polyglot: python and node ran a tool-calling loop: two tool calls, their results, an answer"
+
+# 6. Every `npx buf curl` command of README's Debugging section, as written, against the demo.
 "$PY" - README.md >"$work/commands" <<'PYEOF'
 import sys
 text = open(sys.argv[1]).read()

@@ -111,4 +111,8 @@ function main() {
   });
 }
 
-main();
+if (require.main === module) {
+  main();
+}
+
+module.exports = { loadStub, fail, DEFAULT_PROTO };

@@ -1,5 +1,6 @@
 package dev.llmproxy.client;
 
+import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
@@ -57,6 +58,7 @@ public final class CompletionStream implements Iterator<CompletionChunk>, Iterab
   private LlmProxyException failure;
   private boolean finished;
   private boolean iterated;
+  private final CompletionAccumulator read = new CompletionAccumulator();
 
   private CompletionStream(ClientCall<CompletionRequest, CompletionChunk> call, CompletionRequest request) {
     this.call = call;
@@ -134,8 +136,21 @@ public final class CompletionStream implements Iterator<CompletionChunk>, Iterab
     }
     CompletionChunk chunk = next;
     next = null;
+    read.add(chunk);
     call.request(1);
     return chunk;
+  }
+
+  /**
+   * What the chunks read so far add up to: the {@link Completion} that {@code Complete} returns for
+   * the same request once the stream has ended, with the tool calls assembled from their deltas (the
+   * request's model stands in for the model, which chunks do not carry). Call it from the reading
+   * thread, typically after the loop.
+   *
+   * @return text, reasoning, tool calls, logprobs, finish reason and usage of the chunks read
+   */
+  public Completion completion() {
+    return read.completion().toBuilder().setModel(request.getModel()).build();
   }
 
   /**

@@ -17,6 +17,13 @@
  * }
  * }</pre>
  *
+ * <p>Requests beyond text are built with {@link dev.llmproxy.client.Messages} (system, user, image
+ * parts, assistant tool calls, tool results), {@link dev.llmproxy.client.Tools} (function tools from a
+ * JSON schema, tool choices, a call's parsed arguments) and {@link dev.llmproxy.client.ResponseFormats}
+ * (JSON object, JSON schema). A stream's tool-call deltas are put together by
+ * {@link dev.llmproxy.client.CompletionStream#completion()} or a
+ * {@link dev.llmproxy.client.CompletionAccumulator}.
+ *
  * <p>Failures are {@link dev.llmproxy.client.LlmProxyException}s, one subclass per case a caller
  * handles differently: {@link dev.llmproxy.client.QuotaExceededException},
  * {@link dev.llmproxy.client.InvalidRequestException},

@@ -38,8 +38,8 @@ class ProtoArtifactTest {
 
     assertThat(proto).contains("package llmproxy.v1;", "service LlmProxy {");
     assertThat(set.getFileList()).extracting(FileDescriptorProto::getName)
-        .containsExactly("llmproxy/v1/llmproxy.proto");
-    assertThat(shape(set.getFile(0))).isEqualTo(shape(LlmProxyProto.getDescriptor().toProto()));
-    assertThat(set.getFile(0).hasSourceCodeInfo()).as("comments kept for generators").isTrue();
+        .containsExactly("google/protobuf/struct.proto", "llmproxy/v1/llmproxy.proto");
+    assertThat(shape(set.getFile(1))).isEqualTo(shape(LlmProxyProto.getDescriptor().toProto()));
+    assertThat(set.getFile(1).hasSourceCodeInfo()).as("comments kept for generators").isTrue();
   }
 }

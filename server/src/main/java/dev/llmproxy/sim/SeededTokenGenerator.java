@@ -1,6 +1,7 @@
 package dev.llmproxy.sim;
 
 import dev.llmproxy.v1.CompletionRequest;
+import dev.llmproxy.v1.ContentPart;
 import dev.llmproxy.v1.FinishReason;
 import dev.llmproxy.v1.Message;
 import java.nio.charset.StandardCharsets;
@@ -128,12 +129,15 @@ public final class SeededTokenGenerator {
 
   /**
    * Prompt size in tokens as the simulated backend counts them: whitespace-separated words of the
-   * prompt, or of every message's content; at least 1.
+   * prompt, or of every message's content and text parts; at least 1.
    */
   public static int promptTokens(CompletionRequest request) {
     int words = countWords(request.getPrompt());
     for (Message message : request.getMessagesList()) {
       words += countWords(message.getContent());
+      for (ContentPart part : message.getPartsList()) {
+        words += countWords(part.getText());
+      }
     }
     return Math.max(1, words);
   }
@@ -164,6 +168,13 @@ public final class SeededTokenGenerator {
       for (Message message : request.getMessagesList()) {
         h = mix(h, message.getRole());
         h = mix(h, message.getContent());
+        for (ContentPart part : message.getPartsList()) { // none in a text-only conversation: same seed as ever
+          h = mix(h, part.hasImage() ? "image" : "text");
+          h = mix(h, part.hasImage() ? part.getImage().getUrl() + part.getImage().getData().size() : part.getText());
+        }
+        if (!message.getToolCallId().isEmpty()) {
+          h = mix(h, message.getToolCallId());
+        }
       }
     }
     if (request.hasSeed()) {

@@ -190,6 +190,11 @@ public abstract class SimulatedCall {
         .build();
   }
 
+  /** Usage of the answer {@code script} gave, reasoning tokens included. */
+  protected final Usage usage(AnswerScript script) {
+    return usage(script.produced()).toBuilder().setReasoningTokens(script.reasoningTokens()).build();
+  }
+
   /** Tokens after which a fault interrupts a generation of {@code total} tokens, or -1. */
   protected final int faultPoint(int total) {
     Faults faults = config.faults();

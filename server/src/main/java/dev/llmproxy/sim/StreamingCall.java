@@ -22,7 +22,7 @@ final class StreamingCall extends SimulatedCall {
   private final ServerCallStreamObserver<CompletionChunk> out;
 
   // Guarded by this.
-  private SeededTokenGenerator tokens;
+  private AnswerScript tokens;
   private long nextDueNanos;
   private boolean waitedForTransport;
   private int index;
@@ -53,7 +53,7 @@ final class StreamingCall extends SimulatedCall {
 
   @Override
   protected void generate() {
-    tokens = new SeededTokenGenerator(request);
+    tokens = new AnswerScript(request);
     nextDueNanos = System.nanoTime() + jittered(config.timeToFirstToken());
     pump();
   }
@@ -83,17 +83,25 @@ final class StreamingCall extends SimulatedCall {
   }
 
   private void send(long now) {
-    String text = tokens.hasNext() ? tokens.next() : "";
+    AnswerScript.Piece piece = tokens.hasNext() ? tokens.next() : null;
     boolean last = !tokens.hasNext();
     CompletionChunk.Builder chunk = CompletionChunk.newBuilder()
         .setId(record.completionId())
-        .setIndex(index++)
-        .setText(text);
+        .setIndex(index++);
+    if (piece != null) {
+      chunk.setText(piece.text()).setReasoning(piece.reasoning());
+      if (piece.toolCall() != null) {
+        chunk.addToolCalls(piece.toolCall());
+      }
+      if (piece.logprob() != null) {
+        chunk.addLogprobs(piece.logprob());
+      }
+    }
     if (last) {
-      chunk.setFinishReason(tokens.finishReason()).setUsage(usage(tokens.produced()));
+      chunk.setFinishReason(tokens.finishReason()).setUsage(usage(tokens));
     }
     out.onNext(chunk.build());
-    countTokens(text.isEmpty() ? 0 : 1, now);
+    countTokens(piece == null ? 0 : 1, now);
     if (last) {
       end(RecordedCall.Outcome.COMPLETED, Status.OK);
       out.onCompleted();

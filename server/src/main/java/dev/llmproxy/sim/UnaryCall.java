@@ -16,8 +16,8 @@ final class UnaryCall extends SimulatedCall {
   private final ServerCallStreamObserver<Completion> out;
 
   // Guarded by this.
-  private String text;
-  private SeededTokenGenerator tokens;
+  private AnswerScript.Answer answer;
+  private AnswerScript tokens;
 
   UnaryCall(
       SimulatedBackendConfig config,
@@ -45,8 +45,8 @@ final class UnaryCall extends SimulatedCall {
 
   @Override
   protected void generate() {
-    tokens = new SeededTokenGenerator(request);
-    text = tokens.drain();
+    tokens = new AnswerScript(request);
+    answer = tokens.drain();
     int total = tokens.produced();
     int faultPoint = faultPoint(total);
     int dueTokens = faultPoint >= 0 ? faultPoint : Math.max(0, total - 1);
@@ -62,9 +62,12 @@ final class UnaryCall extends SimulatedCall {
     out.onNext(Completion.newBuilder()
         .setId(record.completionId())
         .setModel(request.getModel())
-        .setText(text)
+        .setText(answer.text())
+        .setReasoning(answer.reasoning())
+        .addAllToolCalls(answer.toolCalls())
+        .addAllLogprobs(answer.logprobs())
         .setFinishReason(tokens.finishReason())
-        .setUsage(usage(total))
+        .setUsage(usage(tokens))
         .build());
     countTokens(total, System.nanoTime());
     end(RecordedCall.Outcome.COMPLETED, Status.OK);

@@ -1,5 +1,6 @@
 package dev.llmproxy.server.cache;
 
+import dev.llmproxy.server.completion.CompletionAssembler;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
 import java.util.List;
@@ -27,13 +28,7 @@ public record CachedAnswer(String model, List<CompletionChunk> chunks) {
 
   /** The chunk a whole {@code Completion} is stored as. */
   static CompletionChunk chunkOf(Completion completion) {
-    return CompletionChunk.newBuilder()
-        .setId(completion.getId())
-        .setIndex(0)
-        .setText(completion.getText())
-        .setFinishReason(completion.getFinishReason())
-        .setUsage(completion.getUsage())
-        .build();
+    return CompletionAssembler.chunkOf(completion);
   }
 
   /** What the entry weighs against {@code cache.max_bytes}: its serialized size plus overhead. */

@@ -1,6 +1,6 @@
 package dev.llmproxy.server.cache;
 
-import dev.llmproxy.v1.Completion;
+import dev.llmproxy.server.completion.CompletionAssembler;
 import dev.llmproxy.v1.CompletionChunk;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -31,9 +31,7 @@ final class Replay<ReqT, RespT> extends ServerCall.Listener<ReqT> implements Chu
   // Touched only by the thread that drains.
   private boolean headersSent;
   private boolean closed;
-  private CompletionChunk first;
-  private CompletionChunk last;
-  private StringBuilder text;
+  private CompletionAssembler assembled;
 
   Replay(ServerCall<ReqT, RespT> call, boolean unary) {
     this.call = Objects.requireNonNull(call, "call");
@@ -112,13 +110,10 @@ final class Replay<ReqT, RespT> extends ServerCall.Listener<ReqT> implements Chu
       call.sendMessage((RespT) chunk);
       return;
     }
-    if (first == null) {
-      first = chunk;
-      text = new StringBuilder(chunk.getText());
-    } else {
-      text.append(chunk.getText());
+    if (assembled == null) {
+      assembled = new CompletionAssembler();
     }
-    last = chunk;
+    assembled.add(chunk);
   }
 
   @SuppressWarnings("unchecked")
@@ -131,19 +126,13 @@ final class Replay<ReqT, RespT> extends ServerCall.Listener<ReqT> implements Chu
           trailers.put(CacheOutcome.HEADER, outcome.headerValue());
         }
         call.close(end, trailers);
-      } else if (unary && first == null) {
+      } else if (unary && assembled == null) {
         call.close(Status.INTERNAL.withDescription("cache: the upstream answered without a completion"),
             new Metadata());
       } else {
         sendHeadersOnce(s);
         if (unary) {
-          call.sendMessage((RespT) Completion.newBuilder()
-              .setId(first.getId())
-              .setModel(s.model())
-              .setText(text.toString())
-              .setFinishReason(last.getFinishReason())
-              .setUsage(last.getUsage())
-              .build());
+          call.sendMessage((RespT) assembled.build(s.model()));
         }
         call.close(Status.OK, new Metadata());
       }

@@ -2,7 +2,6 @@ package dev.llmproxy.server.service;
 
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.v1.CompletionRequest;
-import dev.llmproxy.v1.Message;
 import io.grpc.Status;
 
 /**
@@ -11,6 +10,8 @@ import io.grpc.Status;
  */
 public final class RequestValidator {
   static final int MAX_STOP_SEQUENCES = 16;
+  private final MessageValidator messages = new MessageValidator();
+  private final ToolValidator tools = new ToolValidator();
 
   public Status check(CompletionRequest request, RouteConfig route) {
     boolean hasPrompt = !request.getPrompt().isEmpty();
@@ -20,12 +21,9 @@ public final class RequestValidator {
           + " (expected: exactly one of prompt or messages)");
     }
     for (int i = 0; i < request.getMessagesCount(); i++) {
-      Message m = request.getMessages(i);
-      if (m.getRole().isBlank()) {
-        return invalid("messages[" + i + "].role: empty (expected: a role such as system, user or assistant)");
-      }
-      if (m.getContent().isEmpty()) {
-        return invalid("messages[" + i + "].content: empty (expected: non-empty text)");
+      String problem = messages.check(i, request.getMessages(i));
+      if (problem != null) {
+        return invalid(problem);
       }
     }
     int maxTokens = request.getMaxTokens();
@@ -48,7 +46,8 @@ public final class RequestValidator {
         return invalid("stop[" + i + "]: empty (expected: a non-empty string)");
       }
     }
-    return Status.OK;
+    String problem = tools.check(request);
+    return problem != null ? invalid(problem) : Status.OK;
   }
 
   /** The request as sent upstream: {@code max_tokens} 0 becomes the route's default. */

@@ -3,7 +3,12 @@ package dev.llmproxy.sim.openai;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.llmproxy.sim.openai.OpenAiRequest.Endpoint;
+import dev.llmproxy.openai.ToolCallsJson;
+import dev.llmproxy.sim.AnswerScript;
 import dev.llmproxy.v1.FinishReason;
+import dev.llmproxy.v1.TokenLogprob;
+import dev.llmproxy.v1.ToolCallDelta;
+import dev.llmproxy.v1.TopLogprob;
 import dev.llmproxy.v1.Usage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -46,23 +51,50 @@ final class OpenAiEncoder {
     return alloc.buffer(MALFORMED.length).writeBytes(MALFORMED);
   }
 
-  /** One streamed choice: a token's text; the role on the first chat chunk; the finish reason on the last. */
-  ByteBuf chunkEvent(Header header, String text, boolean first, @Nullable FinishReason finish) {
+  /**
+   * One streamed choice: a piece of the answer (text, {@code reasoning_content}, a {@code tool_calls}
+   * piece, logprobs); the role on the first chat chunk; the finish reason on the last.
+   */
+  ByteBuf chunkEvent(Header header, AnswerScript.Piece piece, boolean first, @Nullable FinishReason finish) {
     return event(g -> {
       writeHeader(g, header, true);
       g.writeArrayFieldStart("choices");
       g.writeStartObject();
       g.writeNumberField("index", 0);
+      List<TokenLogprob> logprobs = piece.logprob() == null ? List.of() : List.of(piece.logprob());
       if (header.endpoint() == Endpoint.CHAT) {
         g.writeObjectFieldStart("delta");
         if (first) {
           g.writeStringField("role", "assistant");
         }
-        g.writeStringField("content", text);
+        if (!piece.reasoning().isEmpty()) {
+          g.writeStringField("reasoning_content", piece.reasoning());
+        }
+        if (piece.toolCall() != null) {
+          ToolCallDelta call = piece.toolCall();
+          g.writeArrayFieldStart("tool_calls");
+          g.writeStartObject();
+          g.writeNumberField("index", call.getIndex());
+          if (!call.getId().isEmpty()) {
+            g.writeStringField("id", call.getId());
+            g.writeStringField("type", "function");
+          }
+          g.writeObjectFieldStart("function");
+          if (!call.getName().isEmpty()) {
+            g.writeStringField("name", call.getName());
+          }
+          g.writeStringField("arguments", call.getArguments());
+          g.writeEndObject();
+          g.writeEndObject();
+          g.writeEndArray();
+        } else if (piece.reasoning().isEmpty() || !piece.text().isEmpty()) {
+          g.writeStringField("content", piece.text());
+        }
         g.writeEndObject();
+        writeChatLogprobs(g, logprobs);
       } else {
-        g.writeStringField("text", text);
-        g.writeNullField("logprobs");
+        g.writeStringField("text", piece.text());
+        writeLegacyLogprobs(g, logprobs);
       }
       writeFinish(g, finish);
       g.writeEndObject();
@@ -88,7 +120,7 @@ final class OpenAiEncoder {
   }
 
   /** A whole non-streamed answer. */
-  ByteBuf completionBody(Header header, String text, FinishReason finish, Usage usage) {
+  ByteBuf completionBody(Header header, AnswerScript.Answer answer, FinishReason finish, Usage usage) {
     return body(g -> {
       writeHeader(g, header, false);
       g.writeArrayFieldStart("choices");
@@ -97,11 +129,20 @@ final class OpenAiEncoder {
       if (header.endpoint() == Endpoint.CHAT) {
         g.writeObjectFieldStart("message");
         g.writeStringField("role", "assistant");
-        g.writeStringField("content", text);
+        if (answer.toolCalls().isEmpty()) {
+          g.writeStringField("content", answer.text());
+        } else {
+          g.writeNullField("content");
+          ToolCallsJson.write(g, answer.toolCalls());
+        }
+        if (!answer.reasoning().isEmpty()) {
+          g.writeStringField("reasoning_content", answer.reasoning());
+        }
         g.writeEndObject();
+        writeChatLogprobs(g, answer.logprobs());
       } else {
-        g.writeStringField("text", text);
-        g.writeNullField("logprobs");
+        g.writeStringField("text", answer.text());
+        writeLegacyLogprobs(g, answer.logprobs());
       }
       writeFinish(g, finish);
       g.writeEndObject();
@@ -178,9 +219,79 @@ final class OpenAiEncoder {
   private static void writeFinish(JsonGenerator g, @Nullable FinishReason finish) throws IOException {
     if (finish == null) {
       g.writeNullField("finish_reason");
-    } else {
-      g.writeStringField("finish_reason", finish == FinishReason.FINISH_REASON_STOP ? "stop" : "length");
+      return;
     }
+    g.writeStringField("finish_reason", switch (finish) {
+      case FINISH_REASON_LENGTH -> "length";
+      case FINISH_REASON_TOOL_CALLS -> "tool_calls";
+      case FINISH_REASON_CONTENT_FILTER -> "content_filter";
+      default -> "stop";
+    });
+  }
+
+  /** The chat API's {@code logprobs: {"content": [...]}}, or null when none were asked for. */
+  private static void writeChatLogprobs(JsonGenerator g, List<TokenLogprob> logprobs) throws IOException {
+    if (logprobs.isEmpty()) {
+      g.writeNullField("logprobs");
+      return;
+    }
+    g.writeObjectFieldStart("logprobs");
+    g.writeArrayFieldStart("content");
+    for (TokenLogprob token : logprobs) {
+      g.writeStartObject();
+      g.writeStringField("token", token.getToken());
+      g.writeNumberField("logprob", token.getLogprob());
+      writeBytes(g, token.getToken());
+      g.writeArrayFieldStart("top_logprobs");
+      for (TopLogprob top : token.getTopLogprobsList()) {
+        g.writeStartObject();
+        g.writeStringField("token", top.getToken());
+        g.writeNumberField("logprob", top.getLogprob());
+        writeBytes(g, top.getToken());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+    g.writeEndObject();
+  }
+
+  private static void writeBytes(JsonGenerator g, String token) throws IOException {
+    g.writeArrayFieldStart("bytes");
+    for (byte b : token.getBytes(StandardCharsets.UTF_8)) {
+      g.writeNumber(b & 0xff);
+    }
+    g.writeEndArray();
+  }
+
+  /** The legacy completions API's parallel lists, or null when none were asked for. */
+  private static void writeLegacyLogprobs(JsonGenerator g, List<TokenLogprob> logprobs) throws IOException {
+    if (logprobs.isEmpty()) {
+      g.writeNullField("logprobs");
+      return;
+    }
+    g.writeObjectFieldStart("logprobs");
+    g.writeArrayFieldStart("tokens");
+    for (TokenLogprob token : logprobs) {
+      g.writeString(token.getToken());
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("token_logprobs");
+    for (TokenLogprob token : logprobs) {
+      g.writeNumber(token.getLogprob());
+    }
+    g.writeEndArray();
+    g.writeArrayFieldStart("top_logprobs");
+    for (TokenLogprob token : logprobs) {
+      g.writeStartObject();
+      for (TopLogprob top : token.getTopLogprobsList()) {
+        g.writeNumberField(top.getToken(), top.getLogprob());
+      }
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+    g.writeEndObject();
   }
 
   private static void writeUsage(JsonGenerator g, Usage usage) throws IOException {
@@ -188,6 +299,11 @@ final class OpenAiEncoder {
     g.writeNumberField("prompt_tokens", usage.getPromptTokens());
     g.writeNumberField("completion_tokens", usage.getCompletionTokens());
     g.writeNumberField("total_tokens", usage.getTotalTokens());
+    if (usage.getReasoningTokens() > 0) {
+      g.writeObjectFieldStart("completion_tokens_details");
+      g.writeNumberField("reasoning_tokens", usage.getReasoningTokens());
+      g.writeEndObject();
+    }
     g.writeEndObject();
   }
 

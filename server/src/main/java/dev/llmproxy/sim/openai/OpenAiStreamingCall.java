@@ -2,6 +2,7 @@ package dev.llmproxy.sim.openai;
 
 import dev.llmproxy.sim.Faults;
 import dev.llmproxy.sim.RecordedCall;
+import dev.llmproxy.sim.AnswerScript;
 import dev.llmproxy.sim.SeededTokenGenerator;
 import dev.llmproxy.sim.SimulatedBackendConfig;
 import io.grpc.Status;
@@ -19,8 +20,10 @@ import java.util.concurrent.ScheduledExecutorService;
  * inter-token latency away.
  */
 final class OpenAiStreamingCall extends OpenAiCall {
+  private static final AnswerScript.Piece EMPTY = new AnswerScript.Piece("", "", null, null);
+
   // Guarded by this.
-  private SeededTokenGenerator tokens;
+  private AnswerScript tokens;
   private long nextDueNanos;
   private boolean waitedForTransport;
   private boolean malformedSent;
@@ -39,7 +42,7 @@ final class OpenAiStreamingCall extends OpenAiCall {
 
   @Override
   protected void generate() {
-    tokens = new SeededTokenGenerator(request);
+    tokens = new AnswerScript(request);
     metrics.addPromptTokens(SeededTokenGenerator.promptTokens(request));
     nextDueNanos = System.nanoTime() + jittered(config.timeToFirstToken());
     pump();
@@ -93,16 +96,16 @@ final class OpenAiStreamingCall extends OpenAiCall {
       malformedSent = true;
       exchange.writeEvent(encoder.malformedEvent(), false);
     }
-    String text = more ? tokens.next() : "";
+    AnswerScript.Piece piece = more ? tokens.next() : EMPTY;
     boolean last = !tokens.hasNext();
-    exchange.writeEvent(encoder.chunkEvent(header, text, sent == 0, last ? tokens.finishReason() : null),
+    exchange.writeEvent(encoder.chunkEvent(header, piece, sent == 0, last ? tokens.finishReason() : null),
         false);
-    int count = text.isEmpty() ? 0 : 1;
+    int count = more ? 1 : 0;
     countTokens(count, now);
     metrics.addGenerationTokens(count);
     if (last) {
       if (openAi.includeUsage() && settings.usageChunk()) {
-        exchange.writeEvent(encoder.usageEvent(header, usage(tokens.produced())), false);
+        exchange.writeEvent(encoder.usageEvent(header, usage(tokens)), false);
       }
       exchange.writeEvent(encoder.doneEvent(), false);
       end(RecordedCall.Outcome.COMPLETED, Status.OK);

@@ -1,6 +1,7 @@
 package dev.llmproxy.sim.openai;
 
 import dev.llmproxy.sim.RecordedCall;
+import dev.llmproxy.sim.AnswerScript;
 import dev.llmproxy.sim.SeededTokenGenerator;
 import dev.llmproxy.sim.SimulatedBackendConfig;
 import io.grpc.Status;
@@ -19,8 +20,8 @@ final class OpenAiUnaryCall extends OpenAiCall {
   private static final byte[] MALFORMED = "{not json".getBytes(StandardCharsets.US_ASCII);
 
   // Guarded by this.
-  private SeededTokenGenerator tokens;
-  private String text;
+  private AnswerScript tokens;
+  private AnswerScript.Answer answer;
 
   OpenAiUnaryCall(
       SimulatedBackendConfig config,
@@ -36,9 +37,9 @@ final class OpenAiUnaryCall extends OpenAiCall {
 
   @Override
   protected void generate() {
-    tokens = new SeededTokenGenerator(request);
+    tokens = new AnswerScript(request);
     metrics.addPromptTokens(SeededTokenGenerator.promptTokens(request));
-    text = tokens.drain();
+    answer = tokens.drain();
     int total = tokens.produced();
     int crashPoint = crashPoint(total);
     int faultPoint = faultPoint(total);
@@ -70,7 +71,7 @@ final class OpenAiUnaryCall extends OpenAiCall {
       return;
     }
     exchange.respond(HttpResponseStatus.OK, JSON,
-        encoder.completionBody(header, text, tokens.finishReason(), usage(total)));
+        encoder.completionBody(header, answer, tokens.finishReason(), usage(tokens)));
   }
 
   private static long saturatedAdd(long a, long b) {

@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmproxy.sim.openai.OpenAiRequest.Endpoint;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
 import dev.llmproxy.v1.CompletionRequest;
+import dev.llmproxy.v1.ContentPart;
+import dev.llmproxy.v1.ImagePart;
 import dev.llmproxy.v1.Message;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -39,6 +43,8 @@ class OpenAiRequestParserTest {
         .addStop("\n")
         .addStop("end")
         .setSeed(42)
+        .setExtra(Struct.newBuilder().putFields("logit_bias",
+            Value.newBuilder().setStructValue(Struct.getDefaultInstance()).build()))
         .build());
   }
 
@@ -61,7 +67,12 @@ class OpenAiRequestParserTest {
          {"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"b"}]},
          {"role":"assistant","content":null}],"max_tokens":null,"seed":null,"stream":null}""");
 
-    assertThat(parsed.request().getMessages(0).getContent()).isEqualTo("ab");
+    // with an image among them, the parts stay parts, in order
+    assertThat(parsed.request().getMessages(0).getContent()).isEmpty();
+    assertThat(parsed.request().getMessages(0).getPartsList()).containsExactly(
+        ContentPart.newBuilder().setText("a").build(),
+        ContentPart.newBuilder().setImage(ImagePart.newBuilder().setUrl("x")).build(),
+        ContentPart.newBuilder().setText("b").build());
     assertThat(parsed.request().getMessages(1).getContent()).isEmpty();
     assertThat(parsed.request().getMaxTokens()).isZero();
     assertThat(parsed.request().hasSeed()).isFalse();

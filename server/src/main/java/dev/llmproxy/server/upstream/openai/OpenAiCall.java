@@ -1,5 +1,6 @@
 package dev.llmproxy.server.upstream.openai;
 
+import dev.llmproxy.server.completion.CompletionAssembler;
 import dev.llmproxy.server.quota.TokenEstimator;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
@@ -24,8 +25,10 @@ import java.util.concurrent.Flow;
 
 /**
  * One call to an OpenAI-compatible upstream, translated: the gRPC request becomes a streaming HTTP
- * request, each content delta of the SSE answer one {@link CompletionChunk} ({@code StreamComplete})
- * or part of one {@link Completion} ({@code Complete}), and the end of the answer the call's status.
+ * request, each delta of the SSE answer (content, reasoning, tool-call pieces, logprobs) one {@link
+ * CompletionChunk} ({@code StreamComplete}) or part of one {@link Completion} ({@code Complete}, put
+ * together by a {@link CompletionAssembler} exactly as the cache does), and the end of the answer
+ * the call's status.
  *
  * <p>Flow control: the HTTP body is read one delivery at a time, and the next is asked for only
  * once every chunk parsed from the last one has been sent, which for a stream happens only while the
@@ -79,9 +82,9 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
   private int index;
   private int deltas;
   private FinishReason finishReason;
-  private String finishText = "";
+  private CompletionChunk.Builder held; // the delta that came with finish_reason, and any after it
   private Usage usage;
-  private StringBuilder text; // Complete only
+  private CompletionAssembler assembled; // Complete only
 
   OpenAiCall(ServerCall<CompletionRequest, RespT> call, OpenAiEndpoint endpoint) {
     this.call = call;
@@ -89,7 +92,7 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     this.endpoint = endpoint;
     this.sync = new SynchronizationContext((thread, e) -> internalError(e));
     if (unary) {
-      text = new StringBuilder();
+      assembled = new CompletionAssembler();
     }
   }
 
@@ -282,30 +285,39 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     if (event.usage() != null) {
       usage = event.usage();
     }
-    if (event.hasText()) {
+    if (event.hasDelta()) {
       deltas++;
     }
     if (finishReason != null) {
-      if (event.hasText()) {
-        finishText += event.text(); // text after finish_reason: keep it, in order
+      if (event.hasDelta()) {
+        // a delta after finish_reason: keep it, in order
+        held.setText(held.getText() + event.text()).setReasoning(held.getReasoning() + event.reasoning())
+            .addAllToolCalls(event.toolCalls()).addAllLogprobs(event.logprobs());
       }
     } else if (event.finishReason() != null) {
       finishReason = event.protoFinishReason();
-      finishText = event.text();
-    } else if (event.hasText()) {
-      emit(event.text());
+      held = delta(event);
+    } else if (event.hasDelta()) {
+      emit(delta(event));
     }
     if (finishReason != null && usage != null) {
       finish();
     }
   }
 
-  private void emit(String piece) {
+  /** What a chunk carries of {@code event}: its text, reasoning, tool-call pieces and logprobs. */
+  private static CompletionChunk.Builder delta(OpenAiEvent event) {
+    return CompletionChunk.newBuilder().setText(event.text()).setReasoning(event.reasoning())
+        .addAllToolCalls(event.toolCalls()).addAllLogprobs(event.logprobs());
+  }
+
+  private void emit(CompletionChunk.Builder chunk) {
+    chunk.setId(id).setIndex(index++);
     if (unary) {
-      text.append(piece);
+      assembled.add(chunk.build());
       return;
     }
-    pending.add(cast(CompletionChunk.newBuilder().setId(id).setIndex(index++).setText(piece).build()));
+    pending.add(cast(chunk.build()));
   }
 
   /** Queues the last chunk (or the whole completion) and reads the rest of the body. */
@@ -317,12 +329,13 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
       final_ = Usage.newBuilder().setPromptTokens(prompt).setCompletionTokens(deltas)
           .setTotalTokens(prompt + deltas).build();
     }
+    CompletionChunk.Builder last = held != null ? held : CompletionChunk.newBuilder();
+    last.setFinishReason(finishReason).setUsage(final_);
     if (unary) {
-      pending.add(cast(Completion.newBuilder().setId(id).setModel(model).setText(text.append(finishText).toString())
-          .setFinishReason(finishReason).setUsage(final_).build()));
+      emit(last);
+      pending.add(cast(assembled.build(model).toBuilder().setId(id).build()));
     } else {
-      pending.add(cast(CompletionChunk.newBuilder().setId(id).setIndex(index++).setText(finishText)
-          .setFinishReason(finishReason).setUsage(final_).build()));
+      emit(last);
     }
     if (subscription != null) {
       subscription.request(Long.MAX_VALUE); // drain the body: the connection can be reused

@@ -3,9 +3,14 @@ package dev.llmproxy.server.upstream.openai;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.MappingJsonFactory;
 import dev.llmproxy.v1.FinishReason;
+import dev.llmproxy.v1.TokenLogprob;
+import dev.llmproxy.v1.ToolCallDelta;
 import dev.llmproxy.v1.Usage;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What one OpenAI-compatible response object says that the proxy uses: a streamed chunk
@@ -20,9 +25,15 @@ import java.io.IOException;
  * @param finishReason {@code choices[0].finish_reason}, or {@code null}
  * @param usage the token counts, or {@code null}
  * @param error the error the object carries ({@code {"error": {...}}} or {@code {"object": "error", ...}}), or {@code null}
+ * @param reasoning new reasoning text ({@code reasoning_content} as vLLM, SGLang and DeepSeek send
+ *     it, or {@code reasoning} as newer vLLM does); {@code ""} when none
+ * @param toolCalls tool-call pieces of {@code delta.tool_calls} (or whole calls of
+ *     {@code message.tool_calls}, indexed by position)
+ * @param logprobs the tokens' log probabilities of {@code choices[0].logprobs}
  */
-record OpenAiEvent(String id, String model, String text, String finishReason, Usage usage, OpenAiError error) {
-  private static final JsonFactory JSON = new JsonFactory();
+record OpenAiEvent(String id, String model, String text, String finishReason, Usage usage, OpenAiError error,
+    String reasoning, List<ToolCallDelta> toolCalls, List<TokenLogprob> logprobs) {
+  private static final JsonFactory JSON = new MappingJsonFactory(); // a codec, for arguments sent as an object
 
   /** An error object of the OpenAI API: its message, type and code (an HTTP status, when numeric). */
   record OpenAiError(String message, String type, String code) {}
@@ -32,7 +43,12 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
     return !text.isEmpty();
   }
 
-  /** The proto finish reason for {@code finish_reason}; {@code tool_calls} and unknown values read as stop. */
+  /** Whether the event carries anything for a chunk: text, reasoning, tool-call pieces or logprobs. */
+  boolean hasDelta() {
+    return !text.isEmpty() || !reasoning.isEmpty() || !toolCalls.isEmpty() || !logprobs.isEmpty();
+  }
+
+  /** The proto finish reason for {@code finish_reason}; unknown values read as stop. */
   FinishReason protoFinishReason() {
     if (finishReason == null) {
       return FinishReason.FINISH_REASON_UNSPECIFIED;
@@ -40,6 +56,7 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
     return switch (finishReason) {
       case "length" -> FinishReason.FINISH_REASON_LENGTH;
       case "content_filter" -> FinishReason.FINISH_REASON_CONTENT_FILTER;
+      case "tool_calls", "function_call" -> FinishReason.FINISH_REASON_TOOL_CALLS;
       default -> FinishReason.FINISH_REASON_STOP;
     };
   }
@@ -86,7 +103,9 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
       if (b.error == null && b.errorObject) {
         b.error = new OpenAiError(b.topMessage, b.topType, b.topCode);
       }
-      return new OpenAiEvent(b.id, b.model, b.text == null ? "" : b.text, b.finishReason, b.usage, b.error);
+      return new OpenAiEvent(b.id, b.model, b.text == null ? "" : b.text, b.finishReason, b.usage, b.error,
+          b.reasoning == null ? "" : b.reasoning, b.toolCalls == null ? List.of() : b.toolCalls,
+          b.logprobs == null ? List.of() : b.logprobs);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
       throw new IOException("malformed JSON: " + e.getOriginalMessage(), e);
     }
@@ -111,6 +130,7 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
           case "text" -> b.text = text(p, v);
           case "finish_reason" -> b.finishReason = text(p, v);
           case "delta", "message" -> readContent(p, v, b);
+          case "logprobs" -> b.logprobs = OpenAiLogprobs.read(p, v);
           default -> p.skipChildren();
         }
       }
@@ -125,12 +145,61 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String field = p.currentName();
       JsonToken v = p.nextToken();
-      if (field.equals("content")) {
-        b.text = text(p, v);
-      } else {
-        p.skipChildren();
+      switch (field) {
+        case "content" -> b.text = text(p, v);
+        case "reasoning_content", "reasoning" -> {
+          String reasoning = text(p, v);
+          if (reasoning != null) {
+            b.reasoning = reasoning;
+          }
+        }
+        case "tool_calls" -> b.toolCalls = readToolCalls(p, v);
+        default -> p.skipChildren();
       }
     }
+  }
+
+  /** {@code [{"index", "id", "type", "function": {"name", "arguments"}}]}; index defaults to position. */
+  private static List<ToolCallDelta> readToolCalls(JsonParser p, JsonToken value) throws IOException {
+    if (value != JsonToken.START_ARRAY) {
+      p.skipChildren();
+      return null;
+    }
+    List<ToolCallDelta> calls = new ArrayList<>(1);
+    while (p.nextToken() == JsonToken.START_OBJECT) {
+      ToolCallDelta.Builder call = ToolCallDelta.newBuilder().setIndex(calls.size());
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken v = p.nextToken();
+        switch (field) {
+          case "index" -> call.setIndex(count(p, v));
+          case "id" -> call.setId(orEmpty(text(p, v)));
+          case "function" -> {
+            if (v != JsonToken.START_OBJECT) {
+              p.skipChildren();
+              continue;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+              String f = p.currentName();
+              JsonToken fv = p.nextToken();
+              switch (f) {
+                case "name" -> call.setName(orEmpty(text(p, fv)));
+                case "arguments" -> call.setArguments(fv == JsonToken.START_OBJECT
+                    ? p.readValueAsTree().toString() : orEmpty(text(p, fv)));
+                default -> p.skipChildren();
+              }
+            }
+          }
+          default -> p.skipChildren();
+        }
+      }
+      calls.add(call.build());
+    }
+    return calls;
+  }
+
+  private static String orEmpty(String s) {
+    return s == null ? "" : s;
   }
 
   private static Usage readUsage(JsonParser p, JsonToken value) throws IOException {
@@ -146,6 +215,9 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
         case "prompt_tokens" -> usage.setPromptTokens(count(p, v));
         case "completion_tokens" -> usage.setCompletionTokens(count(p, v));
         case "total_tokens" -> usage.setTotalTokens(count(p, v));
+        case "prompt_tokens_details" -> usage.setCachedPromptTokens(detail(p, v, "cached_tokens"));
+        case "completion_tokens_details" -> usage.setReasoningTokens(detail(p, v, "reasoning_tokens"));
+        case "reasoning_tokens" -> usage.setReasoningTokens(count(p, v)); // some engines put it at the top
         default -> p.skipChildren();
       }
     }
@@ -153,6 +225,25 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
       usage.setTotalTokens(usage.getPromptTokens() + usage.getCompletionTokens());
     }
     return usage.build();
+  }
+
+  /** One count of a {@code *_tokens_details} object, 0 when absent or null. */
+  private static int detail(JsonParser p, JsonToken value, String name) throws IOException {
+    int n = 0;
+    if (value != JsonToken.START_OBJECT) {
+      p.skipChildren();
+      return n;
+    }
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken v = p.nextToken();
+      if (field.equals(name)) {
+        n = count(p, v);
+      } else {
+        p.skipChildren();
+      }
+    }
+    return n;
   }
 
   private static OpenAiError readError(JsonParser p, JsonToken value) throws IOException {
@@ -210,5 +301,8 @@ record OpenAiEvent(String id, String model, String text, String finishReason, Us
     String topMessage;
     String topType;
     String topCode;
+    String reasoning;
+    List<ToolCallDelta> toolCalls;
+    List<TokenLogprob> logprobs;
   }
 }

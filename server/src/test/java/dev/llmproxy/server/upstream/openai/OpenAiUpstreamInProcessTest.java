@@ -17,7 +17,9 @@ import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.FinishReason;
 import dev.llmproxy.v1.LlmProxyGrpc;
+import dev.llmproxy.v1.FunctionCall;
 import dev.llmproxy.v1.Message;
+import dev.llmproxy.v1.ToolCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Server;
@@ -167,6 +169,65 @@ class OpenAiUpstreamInProcessTest {
     assertThat(last.getUsage().getTotalTokens()).isEqualTo(12);
     assertThat(chunks.get(0).hasUsage()).isFalse();
     assertThat(trailers.get().get(OpenAiCall.USAGE_TRAILER)).isNull();
+  }
+
+  /** A tool-calling answer as vLLM streams it: reasoning first, the call's arguments in pieces, the usage. */
+  private static Answer vllmToolCall() {
+    String prefix = "{\"id\":\"chatcmpl-7\",\"object\":\"chat.completion.chunk\",\"model\":\"llama\",\"choices\":"
+        + "[{\"index\":0,\"delta\":";
+    return Answer.stream(
+        prefix + "{\"role\":\"assistant\",\"reasoning_content\":\"User wants weather.\"},\"finish_reason\":null}]}",
+        prefix + "{\"tool_calls\":[{\"index\":0,\"id\":\"chatcmpl-tool-9\",\"type\":\"function\","
+            + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}",
+        prefix + "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\": \"}}]},"
+            + "\"finish_reason\":null}]}",
+        prefix + "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Oslo\\\"}\"}}]},"
+            + "\"finish_reason\":null}]}",
+        prefix + "{\"content\":\"\"},\"finish_reason\":\"tool_calls\"}]}",
+        "{\"id\":\"chatcmpl-7\",\"choices\":[],\"usage\":{\"prompt_tokens\":50,\"completion_tokens\":9,"
+            + "\"total_tokens\":59,\"prompt_tokens_details\":{\"cached_tokens\":32},"
+            + "\"completion_tokens_details\":{\"reasoning_tokens\":4}}}",
+        "[DONE]");
+  }
+
+  @Test
+  void anEnginesStreamedToolCallReachesBothRpcsTheSame() throws Exception {
+    proxy("", fake(seen -> vllmToolCall()));
+    List<CompletionChunk> chunks = stream(chat("Weather in Oslo?"));
+    Completion whole = stub.complete(chat("Weather in Oslo?"));
+
+    assertThat(chunks).extracting(CompletionChunk::getReasoning)
+        .containsExactly("User wants weather.", "", "", "", "");
+    assertThat(chunks.get(1).getToolCalls(0).getName()).isEqualTo("get_weather");
+    assertThat(chunks.get(2).getToolCalls(0).getArguments()).isEqualTo("{\"city\": ");
+    CompletionChunk last = chunks.get(chunks.size() - 1);
+    assertThat(last.getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_TOOL_CALLS);
+    assertThat(last.getUsage().getCachedPromptTokens()).isEqualTo(32);
+    assertThat(last.getUsage().getReasoningTokens()).isEqualTo(4);
+    assertThat(whole.getToolCallsList()).containsExactly(ToolCall.newBuilder().setId("chatcmpl-tool-9")
+        .setFunction(FunctionCall.newBuilder().setName("get_weather").setArguments("{\"city\": \"Oslo\"}")).build());
+    assertThat(whole.getReasoning()).isEqualTo("User wants weather.");
+    assertThat(whole.getText()).isEmpty();
+    assertThat(whole.getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_TOOL_CALLS);
+    assertThat(whole.getUsage()).isEqualTo(last.getUsage());
+  }
+
+  @Test
+  void anEngineThatKnowsNoToolsStillAnswersARequestThatHasThem() throws Exception {
+    FakeOpenAiServer fake = fake(seen -> threeTokens()); // answers text, whatever the request asks
+    proxy("", fake);
+    CompletionRequest withTools = chat("Say hello").toBuilder()
+        .addTools(dev.llmproxy.v1.Tool.newBuilder().setFunction(dev.llmproxy.v1.FunctionDefinition.newBuilder()
+            .setName("get_time")))
+        .setLogprobs(true).build();
+
+    Completion whole = stub.complete(withTools);
+
+    assertThat(whole.getText()).isEqualTo("Hello!");
+    assertThat(whole.getToolCallsList()).isEmpty();
+    assertThat(whole.getLogprobsList()).isEmpty();
+    assertThat(whole.getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_STOP);
+    assertThat(fake.seen().get(0).body()).contains("\"tools\":[{\"type\":\"function\"");
   }
 
   @Test
