@@ -12,6 +12,7 @@ import dev.llmproxy.server.config.UpstreamEndpoint;
 import dev.llmproxy.server.config.UpstreamProtocol;
 import dev.llmproxy.server.limits.IncompleteRequestBudget;
 import dev.llmproxy.server.observability.Observability;
+import dev.llmproxy.server.observability.RequestIdServerInterceptor;
 import dev.llmproxy.server.quota.AccessControl;
 import dev.llmproxy.server.quota.QuotaConfig;
 import dev.llmproxy.server.quota.QuotaStore;
@@ -32,6 +33,7 @@ import dev.llmproxy.server.upstream.UpstreamTransport;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.InsecureServerCredentials;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
@@ -99,6 +101,15 @@ public final class ProxyServer implements AutoCloseable {
    * already started is stopped again.
    */
   public static ProxyServer start(ProxyConfig config, MeterRegistry meters) throws IOException {
+    return start(config, meters, null);
+  }
+
+  /**
+   * Builds and starts the proxy, recording metrics in {@code meters} and, when tracing is on,
+   * spans through {@code openTelemetry} (null: the SDK the config and {@code OTEL_*} describe).
+   */
+  public static ProxyServer start(ProxyConfig config, MeterRegistry meters, OpenTelemetry openTelemetry)
+      throws IOException {
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     ScheduledExecutorService timers = timers();
@@ -106,7 +117,7 @@ public final class ProxyServer implements AutoCloseable {
     QuotaStore quotaStore = null;
     Observability observability = null;
     try {
-      observability = Observability.start(config.observability(), meters, System.out);
+      observability = Observability.start(config.observability(), meters, System.out, openTelemetry);
       meters = observability.registry();
       UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters,
           observability.upstreamInterceptors(), UpstreamTransport.netty(), observability.healthListeners());
@@ -224,12 +235,14 @@ public final class ProxyServer implements AutoCloseable {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
-    // (metrics, access log) -> authentication (headers: the key's id into the Context) -> routing
+    // request id (x-request-id: the client's or a new one, returned in the response) ->
+    // (metrics, access log, server span) -> authentication (headers: the key's id into the Context) -> routing
     // and validation (request: the route into the Context) -> quota -> cache -> load shedding (only
     // calls that go upstream hold a slot of the route's cap; a cache miss's upstream call does too)
     // -> the forwarding service (the relay). interceptForward() runs them in the listed order.
     List<ServerInterceptor> chain = new ArrayList<>();
     chain.add(drain);
+    chain.add(new RequestIdServerInterceptor());
     if (observing != null) {
       chain.add(observing);
     }

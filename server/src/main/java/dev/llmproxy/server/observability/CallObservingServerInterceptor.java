@@ -4,10 +4,14 @@ import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
+import dev.llmproxy.v1.CompletionRequest;
+import dev.llmproxy.v1.FinishReason;
+import dev.llmproxy.v1.Usage;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -62,6 +66,11 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     CallStats stats = new CallStats(call.getMethodDescriptor().getBareMethodName(),
         !call.getMethodDescriptor().getType().serverSendsOneMessage(), nanoTime.getAsLong());
+    stats.requestId = headers.get(RequestIdServerInterceptor.REQUEST_ID);
+    stats.clientAddress = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+    for (CallObserver observer : observers) {
+      observer.onStart(stats, headers);
+    }
     ObservedCall<ReqT, RespT> observed = new ObservedCall<>(call, stats);
     return new CancelListener<>(next.startCall(observed, headers), observed);
   }
@@ -96,10 +105,17 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       }
       if (message instanceof CompletionChunk chunk) {
         if (chunk.hasUsage()) {
-          stats.completionTokens = chunk.getUsage().getCompletionTokens();
+          usage(chunk.getUsage());
         }
-      } else if (message instanceof Completion completion && completion.hasUsage()) {
-        stats.completionTokens = completion.getUsage().getCompletionTokens();
+        if (chunk.getFinishReasonValue() != 0) { // only on the last chunk
+          stats.finishReason = finishReason(chunk.getFinishReason());
+        }
+      } else if (message instanceof Completion completion) {
+        if (completion.hasUsage()) {
+          usage(completion.getUsage());
+        }
+        stats.finishReason = finishReason(completion.getFinishReason());
+        stats.responseModel = completion.getModel().isEmpty() ? null : completion.getModel();
       }
       super.sendMessage(message);
       for (CallObserver observer : observers) {
@@ -135,10 +151,16 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       }
     }
 
+    private void usage(Usage usage) {
+      stats.promptTokens = usage.getPromptTokens();
+      stats.completionTokens = usage.getCompletionTokens();
+    }
+
     private void learnFromContext() {
       if (stats.route == null) {
         Route route = ProxyContext.ROUTE.get();
         if (route != null) {
+          stats.routeModels = route.config().models();
           stats.route = route.name();
         }
       }
@@ -148,12 +170,32 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
     }
   }
 
+  private static String finishReason(FinishReason reason) {
+    return switch (reason) {
+      case FINISH_REASON_UNSPECIFIED -> null;
+      case FINISH_REASON_STOP -> "stop";
+      case FINISH_REASON_LENGTH -> "length";
+      case FINISH_REASON_CONTENT_FILTER -> "content_filter";
+      default -> reason.name().startsWith("FINISH_REASON_")
+          ? reason.name().substring("FINISH_REASON_".length()).toLowerCase(java.util.Locale.ROOT) : null;
+    };
+  }
+
   private static final class CancelListener<ReqT> extends SimpleForwardingServerCallListener<ReqT> {
     private final ObservedCall<ReqT, ?> call;
 
     CancelListener(ServerCall.Listener<ReqT> delegate, ObservedCall<ReqT, ?> call) {
       super(delegate);
       this.call = call;
+    }
+
+    @Override
+    public void onMessage(ReqT message) {
+      if (message instanceof CompletionRequest request) {
+        call.stats.requestModel = request.getModel();
+        call.stats.chat = request.getMessagesCount() > 0;
+      }
+      super.onMessage(message);
     }
 
     @Override

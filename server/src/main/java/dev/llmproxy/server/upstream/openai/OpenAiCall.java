@@ -82,8 +82,10 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
   private String finishText = "";
   private Usage usage;
   private StringBuilder text; // Complete only
+  private final PropagatedHeaders propagated;
 
-  OpenAiCall(ServerCall<CompletionRequest, RespT> call, OpenAiEndpoint endpoint) {
+  OpenAiCall(ServerCall<CompletionRequest, RespT> call, OpenAiEndpoint endpoint, PropagatedHeaders propagated) {
+    this.propagated = propagated;
     this.call = call;
     this.unary = call.getMethodDescriptor().getType().serverSendsOneMessage();
     this.endpoint = endpoint;
@@ -134,7 +136,7 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     if (!unary) {
       call.sendHeaders(new Metadata());
     }
-    exchange = endpoint.send(message, this);
+    exchange = endpoint.send(message, propagated, this);
     exchange.whenComplete((response, failure) -> {
       if (failure != null) {
         sync.execute(() -> failed(failure));
