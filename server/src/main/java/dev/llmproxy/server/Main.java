@@ -7,6 +7,7 @@ import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.observability.MetricsPortException;
+import dev.llmproxy.server.observability.OperationalLog;
 import dev.llmproxy.sim.SimCommand;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -47,6 +48,7 @@ public final class Main {
       err.println("llmproxy: not started (--help shows usage)");
       return 2;
     }
+    OperationalLog.install(config.observability().log(), err);
     ProxyServer proxy;
     try {
       proxy = ProxyServer.start(config);
