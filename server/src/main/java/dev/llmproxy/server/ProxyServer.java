@@ -1,6 +1,8 @@
 package dev.llmproxy.server;
 
 import dev.llmproxy.server.cache.CacheServerInterceptor;
+import dev.llmproxy.server.cache.SharedResponseCache;
+import dev.llmproxy.server.cache.redis.RedisSharedCache;
 import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
@@ -70,6 +72,7 @@ public final class ProxyServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final EmbeddedUpstreams embedded;
   private final QuotaStore quotaStore;
+  private final SharedResponseCache sharedCache;
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
   private final Observability observability;
@@ -78,14 +81,15 @@ public final class ProxyServer implements AutoCloseable {
   private boolean stopping; // guarded by this
 
   private ProxyServer(ProxyConfig config, Server server, RouteTable routes, HealthStatusManager health,
-      EmbeddedUpstreams embedded, QuotaStore quotaStore, ScheduledExecutorService timers,
-      DrainingServerInterceptor drain, Observability observability) {
+      EmbeddedUpstreams embedded, QuotaStore quotaStore, SharedResponseCache sharedCache,
+      ScheduledExecutorService timers, DrainingServerInterceptor drain, Observability observability) {
     this.config = config;
     this.server = server;
     this.routes = routes;
     this.health = health;
     this.embedded = embedded;
     this.quotaStore = quotaStore;
+    this.sharedCache = sharedCache;
     this.timers = timers;
     this.drain = drain;
     this.observability = observability;
@@ -115,6 +119,7 @@ public final class ProxyServer implements AutoCloseable {
     ScheduledExecutorService timers = timers();
     RouteTable routes = null;
     QuotaStore quotaStore = null;
+    SharedResponseCache sharedCache = null;
     Observability observability = null;
     try {
       observability = Observability.start(config.observability(), meters, System.out, openTelemetry);
@@ -134,6 +139,7 @@ public final class ProxyServer implements AutoCloseable {
       quotaStore = config.auth() == null ? null : openQuotaStore(config.quota(), meters);
       AccessControl access = quotaStore == null ? null
           : AccessControl.of(config.auth(), config.quota(), quotaStore, meters);
+      sharedCache = openSharedCache(config.cache(), meters);
 
       HealthStatusManager health = new HealthStatusManager();
       DrainingServerInterceptor drain = new DrainingServerInterceptor();
@@ -141,7 +147,7 @@ public final class ProxyServer implements AutoCloseable {
           .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
-          .addService(proxyService(routes, sc, config.cache(), access, meters, timers, drain,
+          .addService(proxyService(routes, sc, config.cache(), access, sharedCache, meters, timers, drain,
               observability.serverInterceptor()))
           .addService(health.getHealthService());
       connectionSettings(builder, sc.resilience());
@@ -158,8 +164,8 @@ public final class ProxyServer implements AutoCloseable {
       // holds traffic back instead of letting the first calls fail on a store still connecting.
       health.setStatus("", ServingStatus.NOT_SERVING);
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
-      ProxyServer proxy = new ProxyServer(config, server, routes, health, embedded, quotaStore, timers, drain,
-          observability);
+      ProxyServer proxy = new ProxyServer(config, server, routes, health, embedded, quotaStore, sharedCache, timers,
+          drain, observability);
       if (quotaStore == null) {
         proxy.serving();
       } else {
@@ -172,6 +178,9 @@ public final class ProxyServer implements AutoCloseable {
       }
       if (quotaStore != null) {
         quotaStore.close();
+      }
+      if (sharedCache != null) {
+        sharedCache.close();
       }
       embedded.close();
       timers.shutdownNow();
@@ -232,6 +241,15 @@ public final class ProxyServer implements AutoCloseable {
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
       AccessControl access, MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain,
       ServerInterceptor observing) {
+    return proxyService(routes, sc, cache, access, null, meters, timers, drain, observing);
+  }
+
+  /**
+   * As above, with the cache's shared second level ({@code null}: none; the caller closes it).
+   */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
+      AccessControl access, SharedResponseCache sharedCache, MeterRegistry meters, ScheduledExecutorService timers,
+      DrainingServerInterceptor drain, ServerInterceptor observing) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
@@ -254,10 +272,19 @@ public final class ProxyServer implements AutoCloseable {
       chain.add(access.quota());
     }
     if (cache.enabled()) {
-      chain.add(CacheServerInterceptor.create(cache, meters));
+      chain.add(CacheServerInterceptor.create(cache, sharedCache, meters));
     }
     chain.add(new LoadSheddingServerInterceptor(shedder));
     return ServerInterceptors.interceptForward(service.bindService(), chain);
+  }
+
+  /** The cache's shared level in Redis, when configured; its password is read here, at start. */
+  private static SharedResponseCache openSharedCache(CacheConfig cache, MeterRegistry meters) {
+    if (!cache.enabled() || cache.shared() == null) {
+      return null;
+    }
+    String password = cache.shared().password() == null ? null : cache.shared().password().resolve();
+    return new RedisSharedCache(cache.shared(), password, meters);
   }
 
   private static QuotaStore openQuotaStore(QuotaConfig quota, MeterRegistry meters) {
@@ -363,6 +390,9 @@ public final class ProxyServer implements AutoCloseable {
     routes.close();
     if (quotaStore != null) {
       quotaStore.close();
+    }
+    if (sharedCache != null) {
+      sharedCache.close();
     }
     embedded.close();
     timers.shutdownNow();

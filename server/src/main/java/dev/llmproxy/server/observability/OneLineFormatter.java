@@ -96,17 +96,6 @@ public final class OneLineFormatter extends Formatter {
   }
 
   private static StringBuilder field(StringBuilder line, String name, String value) {
-    line.append('"').append(name).append("\":\"");
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == '"' || c == '\\') {
-        line.append('\\').append(c);
-      } else if (c < 0x20) {
-        line.append(String.format("\\u%04x", (int) c));
-      } else {
-        line.append(c);
-      }
-    }
-    return line.append('"');
+    return JsonText.field(line, name, value);
   }
 }
