@@ -1,6 +1,9 @@
 package dev.llmproxy.server.redis;
 
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisCredentialsProvider;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.resource.ClientResources;
@@ -15,6 +18,20 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RedisClientSettings {
   private RedisClientSettings() {}
+
+  /**
+   * {@code uri} with {@code password} (null: none) as its credential, keeping a user name the URI
+   * carries: the password comes from the environment or a file, not from the config file.
+   */
+  public static RedisURI uri(String uri, String password) {
+    RedisURI redisUri = RedisURI.create(uri);
+    if (password != null) {
+      String user = redisUri.getCredentialsProvider() instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider p
+          ? p.resolveCredentialsNow().getUsername() : null;
+      redisUri.setCredentialsProvider(new StaticCredentialsProvider(user, password.toCharArray()));
+    }
+    return redisUri;
+  }
 
   /** Lettuce's event loops and timers, {@code threads} of each; reconnects back off from 20 ms to 1 s. */
   public static ClientResources resources(int threads) {

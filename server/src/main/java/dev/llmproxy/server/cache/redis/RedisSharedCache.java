@@ -10,7 +10,6 @@ import dev.llmproxy.server.redis.RedisClientSettings;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
 import io.micrometer.core.instrument.Counter;
@@ -53,10 +52,7 @@ public final class RedisSharedCache implements SharedResponseCache {
   public RedisSharedCache(SharedCacheConfig config, String password, MeterRegistry meters) {
     this.config = config;
     this.resources = RedisClientSettings.resources(1);
-    RedisURI uri = RedisURI.create(config.uri());
-    if (password != null) {
-      uri.setCredentialsProvider(new StaticCredentialsProvider((String) null, password.toCharArray()));
-    }
+    RedisURI uri = RedisClientSettings.uri(config.uri(), password);
     this.client = RedisClient.create(resources, uri);
     client.setOptions(RedisClientSettings.failFast(config.timeout()));
     this.connection = new LazyRedisConnection<>(client, ByteArrayCodec.INSTANCE, uri, Duration.ofMillis(500));

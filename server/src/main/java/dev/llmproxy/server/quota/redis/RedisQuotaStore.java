@@ -78,7 +78,8 @@ public final class RedisQuotaStore implements QuotaStore {
     this.clock = clock;
     this.timeoutMillis = config.timeout().toMillis();
     this.resources = RedisClientSettings.resources(2);
-    RedisURI uri = RedisURI.create(config.uri());
+    RedisURI uri = RedisClientSettings.uri(config.uri(),
+        config.password() == null ? null : config.password().resolve()); // read at start, like every secret
     this.client = RedisClient.create(resources, uri);
     client.setOptions(RedisClientSettings.failFast(config.timeout()));
     this.connection = new LazyRedisConnection<>(client, StringCodec.UTF8, uri, Duration.ofMillis(500));

@@ -17,8 +17,11 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
+import io.lettuce.core.RedisClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +32,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two proxy replicas over one real {@code redis-server}: what one replica's upstream answered, the
@@ -73,14 +77,18 @@ class SharedCacheE2ETest {
   }
 
   private Replica replica() throws Exception {
+    return replica("");
+  }
+
+  private Replica replica(String sharedExtra) throws Exception {
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     ProxyServer proxy = ProxyServer.start(new ConfigLoader().parse("""
         server: {port: 0}
         routes:
           - {name: chat, models: ["*"], default: true, health_check: false, upstreams: ["%s"]}
         cache:
-          shared: {uri: "%s", ttl: 1m, timeout: 200ms}
-        """.formatted(sim.address(), redis.uri())), meters);
+          shared: {uri: "%s", ttl: 1m, timeout: 200ms%s}
+        """.formatted(sim.address(), redis.uri(), sharedExtra)), meters);
     open.add(proxy);
     ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + proxy.port(), InsecureChannelCredentials.create())
         .build();
@@ -120,6 +128,25 @@ class SharedCacheE2ETest {
     assertThat(headers.get().get(CACHE)).isEqualTo("hit");
     assertThat(unary.getText()).isEqualTo(original.stream().map(CompletionChunk::getText).collect(Collectors.joining()));
     assertThat(b.count("llmproxy.cache.shared.lookups", "hit")).isEqualTo(1);
+  }
+
+  @Test
+  void aRedisWithAPasswordIsReachedWithThePasswordFromAFile(@TempDir Path dir) throws Exception {
+    RedisClient admin = RedisClient.create(redis.uri());
+    try (var connection = admin.connect()) {
+      connection.sync().configSet("requirepass", "from-a-file");
+    } finally {
+      admin.shutdown();
+    }
+    Path secret = Files.writeString(dir.resolve("redis-password"), "from-a-file\n");
+    Replica a = replica(", password: {file: \"" + secret + "\"}");
+    Replica b = replica(", password: {file: \"" + secret + "\"}");
+    AtomicReference<Metadata> headers = new AtomicReference<>();
+
+    stream(a, request("behind a password"), headers);
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.count("llmproxy.cache.shared.stores", "stored") == 1);
+    stream(b, request("behind a password"), headers);
+    assertThat(headers.get().get(CACHE)).isEqualTo("hit");
   }
 
   @Test
