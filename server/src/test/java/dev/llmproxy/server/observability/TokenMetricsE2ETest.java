@@ -17,10 +17,6 @@ import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import java.io.File;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -87,29 +83,11 @@ class TokenMetricsE2ETest {
   }
 
   private String scrape() throws Exception {
-    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + proxy.metricsPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(response.statusCode()).isEqualTo(200);
-    return response.body();
+    return Exposition.scrape(proxy.metricsPort());
   }
 
-  /** The value of the one sample of {@code metric} whose labels include all of {@code labels}; 0 if none. */
   private static double value(String exposition, String metric, String... labels) {
-    double total = 0;
-    for (String line : exposition.split("\n")) {
-      if (line.startsWith("#") || !line.startsWith(metric + "{")) {
-        continue;
-      }
-      String series = line.substring(0, line.lastIndexOf(' '));
-      boolean match = true;
-      for (String label : labels) {
-        match &= series.contains(label);
-      }
-      if (match) {
-        total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return total;
+    return Exposition.sum(exposition, metric, labels);
   }
 
   @Test
