@@ -1,5 +1,6 @@
 package dev.llmproxy.server.observability.tracing;
 
+import dev.llmproxy.server.config.ConfigException;
 import dev.llmproxy.server.config.ObservabilityConfig;
 import io.grpc.ClientInterceptor;
 import io.opentelemetry.api.OpenTelemetry;
@@ -7,6 +8,7 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -41,16 +43,26 @@ public final class ProxyTracing implements AutoCloseable {
     defaults.put("otel.traces.sampler", "parentbased_traceidratio");
     defaults.put("otel.traces.sampler.arg", Double.toString(config.sampleRatio()));
     defaults.put("otel.traces.exporter", "otlp");
+    // http/protobuf over the JDK's HttpClient: the one sender bundled (OTLP over gRPC would need OkHttp).
+    defaults.put("otel.exporter.otlp.protocol", "http/protobuf");
     defaults.put("otel.metrics.exporter", "none");
     defaults.put("otel.logs.exporter", "none");
     if (config.endpoint() != null) {
       defaults.put("otel.exporter.otlp.endpoint", config.endpoint());
     }
-    OpenTelemetrySdk sdk = AutoConfiguredOpenTelemetrySdk.builder()
-        .addPropertiesSupplier(() -> defaults)
-        .disableShutdownHook() // closed with the proxy, after its calls
-        .build()
-        .getOpenTelemetrySdk();
+    OpenTelemetrySdk sdk;
+    try {
+      sdk = AutoConfiguredOpenTelemetrySdk.builder()
+          .addPropertiesSupplier(() -> defaults)
+          .disableShutdownHook() // closed with the proxy, after its calls
+          .build()
+          .getOpenTelemetrySdk();
+    } catch (ConfigurationException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw ConfigException.invalid("observability.tracing", "(with the OTEL_* environment)",
+          "settings the OpenTelemetry SDK accepts: " + cause.getMessage()
+              + " (OTLP is exported as http/protobuf; grpc is not bundled)");
+    }
     return new ProxyTracing(sdk, sdk);
   }
 

@@ -3,6 +3,7 @@ package dev.llmproxy.server.observability.tracing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.llmproxy.server.ProxyServer;
 import dev.llmproxy.server.config.ConfigLoader;
 import dev.llmproxy.server.config.ProxyConfig;
@@ -31,6 +32,7 @@ import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -253,5 +255,42 @@ class TracingE2ETest {
     assertThat(attr(attempt, "llmproxy.upstream")).isEqualTo("vllm-0");
     RecordedCall call = engine.recorder().calls().get(0);
     assertThat(call.headers().get(TRACEPARENT)).isEqualTo("00-" + trace + "-" + attempt.getSpanId() + "-01");
+  }
+
+  @Test
+  void spansAreExportedOverOtlpToTheConfiguredEndpoint() throws Exception {
+    List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer collector = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    collector.createContext("/", exchange -> {
+      byte[] body = exchange.getRequestBody().readAllBytes();
+      received.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath() + " "
+          + exchange.getRequestHeaders().getFirst("Content-Type") + " " + body.length);
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    collector.start();
+    closeLater.add(() -> collector.stop(0));
+    SimulatedBackend sim = sim("only", Faults.none());
+    ProxyConfig config = new ConfigLoader().parse("""
+        server: {port: 0}
+        routes:
+          - {name: chat, models: ["*"], default: true, health_check: false, upstreams: ["%s"]}
+        observability:
+          tracing: {endpoint: "http://127.0.0.1:%d", service_name: llmproxy-test}
+        """.formatted(sim.address(), collector.getAddress().getPort()));
+    ProxyServer exporting = ProxyServer.start(config, new SimpleMeterRegistry(), null); // the SDK from the config
+    try {
+      ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + exporting.port(),
+          InsecureChannelCredentials.create()).build();
+      closeLater.add(channel::shutdownNow);
+      LlmProxyGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
+          .complete(CompletionRequest.newBuilder().setPrompt("exported").setMaxTokens(2).build());
+    } finally {
+      exporting.close(); // flushes the batch of spans
+    }
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !received.isEmpty());
+    assertThat(received.get(0)).startsWith("POST /v1/traces application/x-protobuf");
+    assertThat(Long.parseLong(received.get(0).substring(received.get(0).lastIndexOf(' ') + 1))).isPositive();
   }
 }
