@@ -13,6 +13,9 @@ import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.trace.Span;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ForkJoinPool;
@@ -32,6 +35,9 @@ import java.util.concurrent.ForkJoinPool;
 public final class CacheServerInterceptor extends RequestDecidingServerInterceptor {
   static final Metadata.Key<String> CACHE_CONTROL =
       Metadata.Key.of(CacheControl.HEADER, Metadata.ASCII_STRING_MARSHALLER);
+
+  private static final Attributes COALESCED_WITH =
+      Attributes.of(AttributeKey.stringKey("llmproxy.link"), "coalesced_with");
 
   private final CacheConfig config;
   private final ResponseCache cache;
@@ -127,6 +133,7 @@ public final class CacheServerInterceptor extends RequestDecidingServerIntercept
         flights.join(key, replay, () -> newFlight(key, request, call.context()));
     Flight flight = membership.flight();
     if (!membership.leader()) {
+      linkToLeader(call.context(), flight);
       return serve(replay, flight, CacheOutcome.COALESCED, () -> { });
     }
     // The answer may have been stored between the lookup and the registration (its flight ends
@@ -137,6 +144,18 @@ public final class CacheServerInterceptor extends RequestDecidingServerIntercept
       return serve(replay, flight, CacheOutcome.HIT, () -> { });
     }
     return serve(replay, flight, CacheOutcome.MISS, () -> startUpstream(flight, call, request));
+  }
+
+  /**
+   * With tracing on, a call that joins another's upstream call gets a link to that call's server
+   * span: its own trace has no upstream attempt, the leader's has the one they share.
+   */
+  private static void linkToLeader(Context joiner, Flight flight) {
+    Span span = ProxyContext.SERVER_SPAN.get(joiner);
+    Span leader = flight.startedBy();
+    if (span != null && leader != null) {
+      span.addLink(leader.getSpanContext(), COALESCED_WITH);
+    }
   }
 
   private Flight newFlight(CacheKey key, CompletionRequest request, Context context) {

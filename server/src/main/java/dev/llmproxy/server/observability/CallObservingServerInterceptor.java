@@ -8,6 +8,7 @@ import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.FinishReason;
 import dev.llmproxy.v1.Usage;
 import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.Deadline;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
@@ -72,6 +73,10 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       observer.onStart(stats, headers);
     }
     ObservedCall<ReqT, RespT> observed = new ObservedCall<>(call, stats);
+    if (stats.span().getSpanContext().isValid()) { // tracing on: inner layers may relate their calls to it
+      Context traced = Context.current().withValue(ProxyContext.SERVER_SPAN, stats.span());
+      return new CancelListener<>(Contexts.interceptCall(traced, observed, headers, next), observed);
+    }
     return new CancelListener<>(next.startCall(observed, headers), observed);
   }
 

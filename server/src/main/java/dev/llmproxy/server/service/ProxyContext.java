@@ -2,6 +2,7 @@ package dev.llmproxy.server.service;
 
 import dev.llmproxy.server.upstream.Route;
 import io.grpc.Context;
+import io.opentelemetry.api.trace.Span;
 
 /** Values that travel with a call through the interceptor chain, in its gRPC {@link Context}. */
 public final class ProxyContext {
@@ -13,6 +14,12 @@ public final class ProxyContext {
    * caller; set by the authenticating interceptor from the request headers.
    */
   public static final Context.Key<String> API_KEY_ID = Context.key("llmproxy-api-key-id");
+
+  /**
+   * The call's server span, present only while tracing is on; set by the observing interceptor, so
+   * that inner layers can relate calls (the cache links a call that joins another's upstream call).
+   */
+  public static final Context.Key<Span> SERVER_SPAN = Context.key("llmproxy-server-span");
 
   private ProxyContext() {}
 }

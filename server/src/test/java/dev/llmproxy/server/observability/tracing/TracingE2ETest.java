@@ -293,4 +293,39 @@ class TracingE2ETest {
     assertThat(received.get(0)).startsWith("POST /v1/traces application/x-protobuf");
     assertThat(Long.parseLong(received.get(0).substring(received.get(0).lastIndexOf(' ') + 1))).isPositive();
   }
+
+  @Test
+  void aCallThatJoinsAnotherInFlightLinksToItsServerSpanAndHasNoAttemptOfItsOwn() throws Exception {
+    SimulatedBackend slow = SimulatedBackend.start("127.0.0.1", 0, SimulatedBackendConfig.defaults("slow")
+        // The first token waits long enough for the second call to arrive on a loaded machine.
+        .withTimeToFirstToken(Duration.ofSeconds(3)).withInterTokenLatency(Duration.ZERO));
+    closeLater.add(slow::close);
+    startProxy("""
+        server: {port: 0}
+        routes:
+          - {name: chat, models: ["*"], default: true, health_check: false, upstreams: [{name: slow, address: "%s"}]}
+        """.formatted(slow.address()));
+    CompletionRequest request = CompletionRequest.newBuilder().setPrompt("asked twice at once").setMaxTokens(3)
+        .setSeed(11).build();
+    String leaderTrace = hex(32);
+    String joinerTrace = hex(32);
+
+    var leader = java.util.concurrent.CompletableFuture.runAsync(() ->
+        client("00-" + leaderTrace + "-" + hex(16) + "-01").streamComplete(request).forEachRemaining(c -> {}));
+    await().atMost(Duration.ofSeconds(10)).until(() -> slow.recorder().started() == 1);
+    client("00-" + joinerTrace + "-" + hex(16) + "-01").streamComplete(request).forEachRemaining(c -> {});
+    leader.get(20, TimeUnit.SECONDS);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> spans(leaderTrace).size() == 2 && spans(joinerTrace).size() == 1);
+    SpanData leaderSpan = spans(leaderTrace).stream().filter(s -> s.getKind() == SpanKind.SERVER).findFirst().orElseThrow();
+    SpanData joiner = spans(joinerTrace).get(0);
+    assertThat(attr(leaderSpan, "llmproxy.cache.result")).isEqualTo("miss");
+    assertThat(attr(joiner, "llmproxy.cache.result")).isEqualTo("coalesced");
+    assertThat(joiner.getLinks()).singleElement().satisfies(link -> {
+      assertThat(link.getSpanContext().getTraceId()).isEqualTo(leaderTrace);
+      assertThat(link.getSpanContext().getSpanId()).isEqualTo(leaderSpan.getSpanId());
+      assertThat(link.getAttributes().get(AttributeKey.stringKey("llmproxy.link"))).isEqualTo("coalesced_with");
+    });
+    assertThat(slow.recorder().started()).isEqualTo(1);
+  }
 }
