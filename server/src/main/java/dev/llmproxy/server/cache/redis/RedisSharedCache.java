@@ -51,7 +51,7 @@ public final class RedisSharedCache implements SharedResponseCache {
   /** @param password the resolved {@code password}, or null */
   public RedisSharedCache(SharedCacheConfig config, String password, MeterRegistry meters) {
     this.config = config;
-    this.resources = RedisClientSettings.resources(1);
+    this.resources = RedisClientSettings.resources(2); // Lettuce's minimum
     RedisURI uri = RedisClientSettings.uri(config.uri(), password);
     this.client = RedisClient.create(resources, uri);
     client.setOptions(RedisClientSettings.failFast(config.timeout()));
