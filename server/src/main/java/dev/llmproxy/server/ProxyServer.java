@@ -15,6 +15,7 @@ import dev.llmproxy.server.config.UpstreamProtocol;
 import dev.llmproxy.server.limits.IncompleteRequestBudget;
 import dev.llmproxy.server.observability.Observability;
 import dev.llmproxy.server.observability.RequestIdServerInterceptor;
+import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.quota.AccessControl;
 import dev.llmproxy.server.quota.QuotaConfig;
 import dev.llmproxy.server.quota.QuotaStore;
@@ -24,6 +25,7 @@ import dev.llmproxy.server.quota.redis.RedisQuotaStore;
 import dev.llmproxy.server.service.DrainingServerInterceptor;
 import dev.llmproxy.server.service.HeaderForwarder;
 import dev.llmproxy.server.service.LlmProxyService;
+import dev.llmproxy.server.service.RequestParsing;
 import dev.llmproxy.server.service.RequestValidator;
 import dev.llmproxy.server.service.RoutingServerInterceptor;
 import dev.llmproxy.server.shed.LoadShedder;
@@ -150,6 +152,9 @@ public final class ProxyServer implements AutoCloseable {
           .addService(proxyService(routes, sc, config.cache(), access, sharedCache, meters, timers, drain,
               observability.serverInterceptor()))
           .addService(health.getHealthService());
+      if (observability.streamTracer() != null) {
+        builder.addStreamTracerFactory(observability.streamTracer());
+      }
       connectionSettings(builder, sc.resilience());
       limits(builder, sc.limits(), timers, meters);
       if (sc.reflection()) {
@@ -254,18 +259,23 @@ public final class ProxyServer implements AutoCloseable {
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
     // request id (x-request-id: the client's or a new one, returned in the response) ->
-    // (metrics, access log, server span) -> authentication (headers: the key's id into the Context) -> routing
+    // (metrics, access log, server span) -> parsing the request bytes -> authentication (headers: the
+    // key's id into the Context) -> the key's open calls (headers: max_concurrent on this proxy) -> routing
     // and validation (request: the route into the Context) -> quota -> cache -> load shedding (only
     // calls that go upstream hold a slot of the route's cap; a cache miss's upstream call does too)
     // -> the forwarding service (the relay). interceptForward() runs them in the listed order.
-    List<ServerInterceptor> chain = new ArrayList<>();
-    chain.add(drain);
-    chain.add(new RequestIdServerInterceptor());
+    List<ServerInterceptor> outer = new ArrayList<>();
+    outer.add(drain);
+    outer.add(new RequestIdServerInterceptor());
     if (observing != null) {
-      chain.add(observing);
+      outer.add(observing);
     }
+    // Between the two lists the request bytes are parsed (RequestParsing): the outer stages see every
+    // call, malformed ones included, and how it ended; the inner ones see parsed requests.
+    List<ServerInterceptor> chain = new ArrayList<>();
     if (access != null) {
       chain.add(access.authentication());
+      chain.add(access.openCalls());
     }
     chain.add(new RoutingServerInterceptor(routes, new RequestValidator()));
     if (access != null) {
@@ -275,7 +285,9 @@ public final class ProxyServer implements AutoCloseable {
       chain.add(CacheServerInterceptor.create(cache, sharedCache, meters));
     }
     chain.add(new LoadSheddingServerInterceptor(shedder));
-    return ServerInterceptors.interceptForward(service.bindService(), chain);
+    ServerServiceDefinition parsed = new RequestParsing(new ThrottledLog(System.getLogger(RequestParsing.class.getName()),
+        Duration.ofSeconds(10), System::nanoTime)).bind(ServerInterceptors.interceptForward(service.bindService(), chain));
+    return ServerInterceptors.interceptForward(parsed, outer);
   }
 
   /** The cache's shared level in Redis, when configured; its password is read here, at start. */

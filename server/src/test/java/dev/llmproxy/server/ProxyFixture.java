@@ -44,6 +44,12 @@ final class ProxyFixture implements AutoCloseable {
 
   static ProxyFixture start(int count, LbPolicy lb, UnaryOperator<SimulatedBackendConfig> sim,
       UnaryOperator<RouteConfig> route) throws IOException {
+    return start(count, lb, sim, route, c -> c);
+  }
+
+  /** As above, with the whole proxy config changed by {@code proxyConfig} last. */
+  static ProxyFixture start(int count, LbPolicy lb, UnaryOperator<SimulatedBackendConfig> sim,
+      UnaryOperator<RouteConfig> route, UnaryOperator<ProxyConfig> proxyConfig) throws IOException {
     List<SimulatedBackend> sims = new ArrayList<>();
     List<UpstreamEndpoint> endpoints = new ArrayList<>();
     for (int i = 0; i < count; i++) {
@@ -52,8 +58,8 @@ final class ProxyFixture implements AutoCloseable {
       sims.add(backend);
       endpoints.add(new UpstreamEndpoint(backend.name(), backend.address()));
     }
-    ProxyConfig config = new ProxyConfig(ServerConfig.defaults().withAddress("127.0.0.1", 0),
-        List.of(route.apply(RouteConfig.forUpstreams(endpoints, lb))));
+    ProxyConfig config = proxyConfig.apply(new ProxyConfig(ServerConfig.defaults().withAddress("127.0.0.1", 0),
+        List.of(route.apply(RouteConfig.forUpstreams(endpoints, lb)))));
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     ProxyServer proxy = ProxyServer.start(config, meters);
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext().build();

@@ -51,6 +51,10 @@ public record ServerConfig(String host, int port, int maxRequestBytes, boolean r
     return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, resilience, limits);
   }
 
+  public ServerConfig withMaxRequestBytes(int newMaxRequestBytes) {
+    return new ServerConfig(host, port, newMaxRequestBytes, reflection, tls, forwardHeaders, resilience, limits);
+  }
+
   public ServerConfig withResilience(ServerResilience newResilience) {
     return new ServerConfig(host, port, maxRequestBytes, reflection, tls, forwardHeaders, newResilience, limits);
   }

@@ -4,7 +4,6 @@ import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
-import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.FinishReason;
 import dev.llmproxy.v1.Usage;
 import io.grpc.Context;
@@ -28,7 +27,7 @@ import java.util.function.LongSupplier;
  *
  * <p>How it learns what inner interceptors decided, without their help:
  * <ul>
- *   <li>the route and the caller's key id from {@link ProxyContext}: inner interceptors put them
+ *   <li>the route, the requested model and the caller's key id from {@link ProxyContext}: inner interceptors put them
  *       in the call's {@link Context}, and grpc-java runs the inner layers' calls to
  *       {@code request}, {@code sendHeaders} and {@code close} in that context (listener callbacks
  *       and upstream-call callbacks carry it), so the wrapped call reads them there;
@@ -142,7 +141,13 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
 
     void cancelled() {
       Deadline deadline = Context.current().getDeadline();
-      record(deadline != null && deadline.isExpired() ? Status.Code.DEADLINE_EXCEEDED : Status.Code.CANCELLED);
+      StreamEndTracer.End end = StreamEndTracer.current();
+      Status sent = end == null ? null : end.status();
+      if (sent != null && !sent.isOk() && sent.getCode() != Status.Code.CANCELLED) {
+        record(sent.getCode()); // grpc's transport answered (request too large, bad framing): what the client got
+      } else {
+        record(deadline != null && deadline.isExpired() ? Status.Code.DEADLINE_EXCEEDED : Status.Code.CANCELLED);
+      }
     }
 
     private void record(Status.Code code) {
@@ -165,8 +170,13 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       if (stats.route == null) {
         Route route = ProxyContext.ROUTE.get();
         if (route != null) {
+          ProxyContext.RequestedModel requested = ProxyContext.REQUESTED_MODEL.get();
+          if (requested != null) {
+            stats.requestModel = requested.model();
+            stats.chat = requested.chat();
+          }
           stats.routeModels = route.config().models();
-          stats.route = route.name();
+          stats.route = route.name(); // last: the fields above are read once route is set
         }
       }
       if (stats.keyId == null) {
@@ -192,15 +202,6 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
     CancelListener(ServerCall.Listener<ReqT> delegate, ObservedCall<ReqT, ?> call) {
       super(delegate);
       this.call = call;
-    }
-
-    @Override
-    public void onMessage(ReqT message) {
-      if (message instanceof CompletionRequest request) {
-        call.stats.requestModel = request.getModel();
-        call.stats.chat = request.getMessagesCount() > 0;
-      }
-      super.onMessage(message);
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.llmproxy.server.observability.tracing.ProxyTracing;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import io.grpc.ClientInterceptor;
 import io.grpc.ServerInterceptor;
+import io.grpc.ServerStreamTracer;
 import io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -37,6 +38,7 @@ import java.util.List;
  * and the upstream health watcher. With everything off it builds nothing and adds no interceptor.
  */
 public final class Observability implements AutoCloseable {
+  private static final StreamEndTracer STREAM_END = new StreamEndTracer();
   private static final int ACCESS_LOG_QUEUE = 8192;
 
   private final MeterRegistry registry;
@@ -146,6 +148,14 @@ public final class Observability implements AutoCloseable {
   /** The outermost interceptor of the proxy service; null when nothing observes calls. */
   public ServerInterceptor serverInterceptor() {
     return serverInterceptor;
+  }
+
+  /**
+   * The server's stream tracer, or null when nothing observes calls: tells the observing
+   * interceptor the status of calls that grpc's transport ends itself.
+   */
+  public ServerStreamTracer.Factory streamTracer() {
+    return serverInterceptor == null ? null : STREAM_END;
   }
 
   /** Interceptors for every upstream channel (empty without metrics and traces). */

@@ -1,5 +1,6 @@
 package dev.llmproxy.server.service;
 
+import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
@@ -10,6 +11,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -19,6 +21,8 @@ import java.util.concurrent.ScheduledExecutorService;
  * with the generated method descriptors, so server reflection describes it.
  */
 public final class LlmProxyService {
+  private static final Duration FAULT_LOG_INTERVAL = Duration.ofSeconds(10);
+
   private final HeaderForwarder headerForwarder;
   private final RelaySupport support;
 
@@ -28,7 +32,8 @@ public final class LlmProxyService {
   public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, MeterRegistry meters) {
     this.headerForwarder = Objects.requireNonNull(headerForwarder, "headerForwarder");
     this.support = new RelaySupport(Objects.requireNonNull(timers, "timers"), System::nanoTime,
-        new RelayMetrics(Objects.requireNonNull(meters, "meters")));
+        new RelayMetrics(Objects.requireNonNull(meters, "meters")),
+        new ThrottledLog(System.getLogger(Relay.class.getName()), FAULT_LOG_INTERVAL, System::nanoTime));
   }
 
   public ServerServiceDefinition bindService() {

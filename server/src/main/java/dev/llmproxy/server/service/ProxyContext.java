@@ -9,6 +9,15 @@ public final class ProxyContext {
   /** The route the request resolved to; set by {@link RoutingServerInterceptor}. */
   public static final Context.Key<Route> ROUTE = Context.key("llmproxy-route");
 
+  /** What the request asked for, for metrics, logs and traces; set with {@link #ROUTE}. */
+  public static final Context.Key<RequestedModel> REQUESTED_MODEL = Context.key("llmproxy-requested-model");
+
+  /**
+   * @param model the model as the client named it (empty: the default route)
+   * @param chat whether the request has messages (a chat) rather than a prompt
+   */
+  public record RequestedModel(String model, boolean chat) {}
+
   /**
    * The configured id of the caller's API key (never the secret), or absent for an anonymous
    * caller; set by the authenticating interceptor from the request headers.

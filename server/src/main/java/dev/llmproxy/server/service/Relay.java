@@ -3,6 +3,7 @@ package dev.llmproxy.server.service;
 import dev.llmproxy.server.config.RetryPolicy;
 import dev.llmproxy.server.upstream.OutlierDetector;
 import dev.llmproxy.server.upstream.PickFilter;
+import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.server.upstream.UpstreamOutcome;
 import dev.llmproxy.v1.CompletionRequest;
@@ -79,6 +80,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
   private final ScheduledExecutorService timers;
   private final LongSupplier nanoTime;
   private final RelayMetrics metrics;
+  private final ThrottledLog upstreamFaults;
   private final RetryPolicy retry;
   private final OutlierDetector outliers;
   private final long firstTokenNanos;
@@ -104,6 +106,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     this.timers = support.timers();
     this.nanoTime = support.nanoTime();
     this.metrics = support.metrics();
+    this.upstreamFaults = support.upstreamFaults();
     this.retry = route.config().resilience().retry();
     this.outliers = route.outliers();
     this.firstTokenNanos = route.config().resilience().timeouts().firstToken().toNanos();
@@ -274,6 +277,11 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
       Status why = gone ? Contexts.statusFromCancelled(context) : null;
       if (why != null && why.getCode() == Status.Code.UNAVAILABLE) {
         status = why; // the proxy is shutting down: say so, rather than "cancelled"
+      }
+      if (!gone && UpstreamStatus.isUpstreamFault(status, upstreamName())) {
+        status = UpstreamStatus.judged(status, upstreamName());
+        upstreamFaults.warn("route '" + route.name() + "': " + status.getDescription()
+            + (received == 0 ? "; calls to it fail over" : "; the call failed after " + received + " chunks"));
       }
       UpstreamOutcome outcome = UpstreamOutcome.of(status.getCode(), stalled, gone);
       long pushbackMillis = outcome == UpstreamOutcome.BUSY ? pushbackMillis(trailers) : -1;

@@ -24,6 +24,26 @@ final class UpstreamStatus {
 
   private UpstreamStatus() {}
 
+  /**
+   * The upstream call's status as the relay should judge it: a message too large or a connection
+   * that is not HTTP/2 becomes UNAVAILABLE naming the upstream and the fault (with the original as
+   * its cause), so it counts against the upstream and fails over like any other outage; anything
+   * else is returned as it is.
+   */
+  static Status judged(Status upstream, String upstreamName) {
+    String fault = upstreamFault(upstream, upstreamName);
+    if (fault == null) {
+      return upstream;
+    }
+    Throwable cause = upstream.getCause() != null ? upstream.getCause() : upstream.asRuntimeException();
+    return Status.UNAVAILABLE.withDescription(fault).withCause(cause);
+  }
+
+  /** Whether {@link #judged} turned {@code upstream} into an upstream fault. */
+  static boolean isUpstreamFault(Status upstream, String upstreamName) {
+    return upstreamFault(upstream, upstreamName) != null;
+  }
+
   /** The client's status for an upstream failure, after {@code attempts} upstreams were tried. */
   static Status toClientStatus(Status upstream, String route, String upstreamName, int messagesRelayed,
       int attempts) {

@@ -313,4 +313,34 @@ class AccessControlInProcessTest {
     assertThat(refused.status().getDescription()).contains("concurrent calls limit 1");
     assertThat(refused.trailers().get(QuotaRejection.RETRY_PUSHBACK)).isEqualTo("1000");
   }
+
+  @Test
+  void aCallWhoseMessageHasNotArrivedHoldsItsKeysSlotFromTheHeadersOn() throws Exception {
+    startProxy(false);
+    Metadata key = new Metadata();
+    key.put(API_KEY, "secret-a");
+    // Headers sent, request message never: the way an attacker holds unfinished requests in memory.
+    io.grpc.ClientCall<CompletionRequest, CompletionChunk> unfinished =
+        channel.newCall(LlmProxyGrpc.getStreamCompleteMethod(), io.grpc.CallOptions.DEFAULT);
+    java.util.concurrent.CompletableFuture<Status> unfinishedEnd = new java.util.concurrent.CompletableFuture<>();
+    unfinished.start(new io.grpc.ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        unfinishedEnd.complete(status);
+      }
+    }, key);
+    unfinished.request(1);
+
+    Outcome refused = complete("secret-a", prompt("hi", 2));
+    assertThat(refused.status().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(refused.status().getDescription()).contains("concurrent calls limit 1");
+    assertThat(upstream.recorder().started()).as("nothing reached the upstream").isZero();
+    // Another key is not affected, and the slot comes back when the unfinished call ends.
+    assertThat(complete("secret-b", prompt("hi", 2)).status().getCode()).isEqualTo(Status.Code.OK);
+    unfinished.cancel("giving up", null);
+    assertThat(unfinishedEnd.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+    // Refusals at the headers take nothing from the key's request budget, so polling is free.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> complete("secret-a", prompt("hi", 2)).status().isOk());
+  }
 }

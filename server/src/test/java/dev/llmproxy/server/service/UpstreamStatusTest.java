@@ -11,6 +11,7 @@ import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import dev.llmproxy.sim.SimulatedBackend;
 import dev.llmproxy.sim.SimulatedBackendConfig;
+import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.ManagedChannel;
@@ -19,16 +20,20 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -41,6 +46,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class UpstreamStatusTest {
   private final List<AutoCloseable> closing = new ArrayList<>();
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
   @AfterEach
   void stop() throws Exception {
@@ -84,13 +90,18 @@ class UpstreamStatusTest {
 
   /** The proxy service in-process over one route to {@code upstream}, upstream messages up to {@code maxMessage}. */
   private LlmProxyGrpc.LlmProxyBlockingStub proxyTo(String name, String upstream, int maxMessage) throws Exception {
+    return proxyTo(List.of(new UpstreamEndpoint(name, upstream)), LbPolicy.PICK_FIRST, maxMessage);
+  }
+
+  private LlmProxyGrpc.LlmProxyBlockingStub proxyTo(List<UpstreamEndpoint> upstreams, LbPolicy lb, int maxMessage)
+      throws Exception {
     UpstreamChannelFactory channels = new UpstreamChannelFactory(maxMessage);
-    RouteConfig route = RouteConfig.forUpstreams(List.of(new UpstreamEndpoint(name, upstream)), LbPolicy.PICK_FIRST);
+    RouteConfig route = RouteConfig.forUpstreams(upstreams, lb);
     RouteTable routes = new RouteTable(List.of(channels.create(route, route.upstreams())));
     closing.add(routes::close);
     String server = InProcessServerBuilder.generateName();
     Server proxy = InProcessServerBuilder.forName(server).directExecutor()
-        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), new SimpleMeterRegistry()))
+        .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), meters))
         .build().start();
     closing.add(() -> proxy.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
     ManagedChannel channel = InProcessChannelBuilder.forName(server).directExecutor().build();
@@ -106,22 +117,7 @@ class UpstreamStatusTest {
 
   @Test
   void anUpstreamAnsweringHttp11IsUnavailableNamingItNotInternal() throws Exception {
-    ServerSocket http11 = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    closing.add(http11);
-    Thread answering = new Thread(() -> {
-      while (!http11.isClosed()) {
-        try (Socket s = http11.accept(); OutputStream out = s.getOutputStream()) {
-          out.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-              .getBytes(StandardCharsets.US_ASCII));
-          out.flush();
-        } catch (IOException e) {
-          // closed
-        }
-      }
-    }, "http11-upstream");
-    answering.setDaemon(true);
-    answering.start();
-    LlmProxyGrpc.LlmProxyBlockingStub stub = proxyTo("web-1", "127.0.0.1:" + http11.getLocalPort(), 4 << 20);
+    LlmProxyGrpc.LlmProxyBlockingStub stub = proxyTo("web-1", http11Upstream(), 4 << 20);
     Status status = failure(() -> stub.complete(CompletionRequest.newBuilder().setPrompt("hi").setMaxTokens(2).build()));
     assertThat(status.getCode()).as(status.toString()).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(status.getDescription()).contains("does not speak HTTP/2");
@@ -137,5 +133,80 @@ class UpstreamStatusTest {
         .setMaxTokens(400).build()));
     assertThat(status.getCode()).as(status.toString()).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(status.getDescription()).contains("upstream big-sim sent a message larger than the proxy accepts");
+  }
+
+  /** A server that answers every connection with an HTTP/1.1 error, as a web server would; its address. */
+  private String http11Upstream() throws IOException {
+    ServerSocket http11 = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    closing.add(http11);
+    Thread answering = new Thread(() -> {
+      while (!http11.isClosed()) {
+        try (Socket s = http11.accept(); OutputStream out = s.getOutputStream()) {
+          out.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+        } catch (IOException e) {
+          // closed
+        }
+      }
+    }, "http11-upstream");
+    answering.setDaemon(true);
+    answering.start();
+    return "127.0.0.1:" + http11.getLocalPort();
+  }
+
+  /** A gRPC upstream whose every answer is one chunk of {@code bytes} characters; counts its calls. */
+  private String oversizedUpstream(int bytes, AtomicInteger calls) throws IOException {
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(new LlmProxyGrpc.LlmProxyImplBase() {
+          @Override
+          public void streamComplete(CompletionRequest request, StreamObserver<CompletionChunk> out) {
+            calls.incrementAndGet();
+            out.onNext(CompletionChunk.newBuilder().setText("x".repeat(bytes)).build());
+            out.onCompleted();
+          }
+        }).build().start();
+    closing.add(() -> server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    return "127.0.0.1:" + server.getPort();
+  }
+
+  private double outcomes(String outcome) {
+    return meters.find("llmproxy.upstream.outcomes").tag("outcome", outcome).counters().stream()
+        .mapToDouble(c -> c.count()).sum();
+  }
+
+  @Test
+  void anUpstreamSendingOversizedMessagesIsAFaultAndItsCallsFailOverToAHealthyOne() throws Exception {
+    AtomicInteger oversizedCalls = new AtomicInteger();
+    SimulatedBackend sim = SimulatedBackend.start("127.0.0.1", 0, SimulatedBackendConfig.defaults("good-sim")
+        .withTimeToFirstToken(java.time.Duration.ZERO).withInterTokenLatency(java.time.Duration.ZERO));
+    closing.add(sim);
+    LlmProxyGrpc.LlmProxyBlockingStub stub = proxyTo(List.of(
+        new UpstreamEndpoint("big", oversizedUpstream(100_000, oversizedCalls)),
+        new UpstreamEndpoint("good-sim", sim.address())), LbPolicy.ROUND_ROBIN, 64 << 10);
+    // Round robin sends every other call to the oversized upstream, until it is ejected.
+    for (int i = 0; i < 6; i++) {
+      StringBuilder text = new StringBuilder();
+      stub.streamComplete(CompletionRequest.newBuilder().setPrompt("hi " + i).setMaxTokens(3).build())
+          .forEachRemaining(chunk -> text.append(chunk.getText()));
+      assertThat(text).as("call %d answered by the healthy upstream", i).isNotEmpty();
+    }
+    assertThat(oversizedCalls.get()).as("calls that reached the oversized upstream").isPositive();
+    assertThat(outcomes("fault")).as("counted against the upstream").isEqualTo(oversizedCalls.get());
+    assertThat(outcomes("busy")).as("not mistaken for a busy upstream").isZero();
+  }
+
+  @Test
+  void anUpstreamAnsweringHttp11IsAFaultAndItsCallsFailOverToAHealthyOne() throws Exception {
+    SimulatedBackend sim = SimulatedBackend.start("127.0.0.1", 0, SimulatedBackendConfig.defaults("good-sim")
+        .withTimeToFirstToken(java.time.Duration.ZERO).withInterTokenLatency(java.time.Duration.ZERO));
+    closing.add(sim);
+    LlmProxyGrpc.LlmProxyBlockingStub stub = proxyTo(List.of(new UpstreamEndpoint("web-1", http11Upstream()),
+        new UpstreamEndpoint("good-sim", sim.address())), LbPolicy.ROUND_ROBIN, 4 << 20);
+    for (int i = 0; i < 6; i++) {
+      assertThat(stub.complete(CompletionRequest.newBuilder().setPrompt("hi " + i).setMaxTokens(3).build())
+          .getText()).as("call %d", i).isNotEmpty();
+    }
+    assertThat(outcomes("busy")).isZero();
   }
 }

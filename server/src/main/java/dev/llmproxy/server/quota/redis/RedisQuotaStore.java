@@ -1,5 +1,6 @@
 package dev.llmproxy.server.quota.redis;
 
+import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.quota.FailureMode;
 import dev.llmproxy.server.quota.QuotaDecision;
 import dev.llmproxy.server.quota.QuotaLimit;

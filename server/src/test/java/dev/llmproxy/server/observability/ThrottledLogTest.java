@@ -1,4 +1,4 @@
-package dev.llmproxy.server.quota.redis;
+package dev.llmproxy.server.observability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

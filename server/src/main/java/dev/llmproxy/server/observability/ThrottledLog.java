@@ -1,4 +1,4 @@
-package dev.llmproxy.server.quota.redis;
+package dev.llmproxy.server.observability;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -10,14 +10,14 @@ import java.util.function.LongSupplier;
  * Logs a recurring problem at most once per interval, with how often it happened meanwhile, so an
  * outage that touches every call writes a line every few seconds, not one per call.
  */
-final class ThrottledLog {
+public final class ThrottledLog {
   private final Logger logger;
   private final long intervalNanos;
   private final LongSupplier nanoTime;
   private final AtomicLong nextNanos;
   private final AtomicLong suppressed = new AtomicLong();
 
-  ThrottledLog(Logger logger, Duration interval, LongSupplier nanoTime) {
+  public ThrottledLog(Logger logger, Duration interval, LongSupplier nanoTime) {
     this.logger = logger;
     this.intervalNanos = interval.toNanos();
     this.nanoTime = nanoTime;
@@ -25,7 +25,7 @@ final class ThrottledLog {
   }
 
   /** Logs {@code message} unless a line was logged within the interval; returns whether it logged. */
-  boolean warn(String message) {
+  public boolean warn(String message) {
     long now = nanoTime.getAsLong();
     long next = nextNanos.get();
     if (now - next < 0 || !nextNanos.compareAndSet(next, now + intervalNanos)) {
