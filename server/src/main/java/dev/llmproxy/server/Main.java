@@ -11,6 +11,7 @@ import dev.llmproxy.server.observability.Observability;
 import dev.llmproxy.server.reload.ConfigSource;
 import dev.llmproxy.server.reload.FileConfigSource;
 import dev.llmproxy.server.reload.LoadedConfig;
+import dev.llmproxy.server.observability.OperationalLog;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
@@ -53,6 +54,7 @@ public final class Main {
       return 2;
     }
     ProxyConfig config = initial.config();
+    OperationalLog.install(config.observability().log(), err);
     ProxyServer proxy;
     try {
       proxy = ProxyServer.start(initial, source, Observability.registryFor(config.observability()));

@@ -2,6 +2,8 @@ package dev.llmproxy.server;
 
 import dev.llmproxy.server.admin.AdminHttpHandler;
 import dev.llmproxy.server.cache.CacheServerInterceptor;
+import dev.llmproxy.server.cache.SharedResponseCache;
+import dev.llmproxy.server.cache.redis.RedisSharedCache;
 import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
@@ -13,6 +15,7 @@ import dev.llmproxy.server.config.UpstreamEndpoint;
 import dev.llmproxy.server.config.UpstreamProtocol;
 import dev.llmproxy.server.limits.IncompleteRequestBudget;
 import dev.llmproxy.server.observability.Observability;
+import dev.llmproxy.server.observability.RequestIdServerInterceptor;
 import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.quota.AccessControl;
 import dev.llmproxy.server.quota.QuotaStore;
@@ -37,6 +40,7 @@ import dev.llmproxy.server.upstream.UpstreamTransport;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.InsecureServerCredentials;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
@@ -72,6 +76,7 @@ public final class ProxyServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final EmbeddedUpstreams embedded;
   private final QuotaStores quotaStores;
+  private final SharedResponseCache sharedCache;
   private final ScheduledExecutorService timers;
   private final DrainingServerInterceptor drain;
   private final Observability observability;
@@ -80,14 +85,15 @@ public final class ProxyServer implements AutoCloseable {
   private boolean stopping; // guarded by this
 
   private ProxyServer(Server server, SwappableService service, ConfigReloader reloader, HealthStatusManager health,
-      EmbeddedUpstreams embedded, QuotaStores quotaStores, ScheduledExecutorService timers,
-      DrainingServerInterceptor drain, Observability observability) {
+      EmbeddedUpstreams embedded, QuotaStores quotaStores, SharedResponseCache sharedCache,
+      ScheduledExecutorService timers, DrainingServerInterceptor drain, Observability observability) {
     this.server = server;
     this.service = service;
     this.reloader = reloader;
     this.health = health;
     this.embedded = embedded;
     this.quotaStores = quotaStores;
+    this.sharedCache = sharedCache;
     this.timers = timers;
     this.drain = drain;
     this.observability = observability;
@@ -104,7 +110,18 @@ public final class ProxyServer implements AutoCloseable {
    */
   public static ProxyServer start(ProxyConfig config, MeterRegistry meters) throws IOException {
     LoadedConfig fixed = new LoadedConfig(config, LoadedConfig.hashOf(config.toString()));
-    return start(fixed, () -> fixed, meters);
+    return start(fixed, () -> fixed, meters, null);
+  }
+
+  /**
+   * Builds and starts the proxy from {@code config}, recording metrics in {@code meters} and, when
+   * tracing is on, spans through {@code openTelemetry} (null: the SDK the config and {@code OTEL_*}
+   * describe). A reload re-applies {@code config}.
+   */
+  public static ProxyServer start(ProxyConfig config, MeterRegistry meters, OpenTelemetry openTelemetry)
+      throws IOException {
+    LoadedConfig fixed = new LoadedConfig(config, LoadedConfig.hashOf(config.toString()));
+    return start(fixed, () -> fixed, meters, openTelemetry);
   }
 
   /**
@@ -113,21 +130,33 @@ public final class ProxyServer implements AutoCloseable {
    */
   public static ProxyServer start(LoadedConfig initial, ConfigSource source, MeterRegistry meters)
       throws IOException {
+    return start(initial, source, meters, null);
+  }
+
+  /**
+   * As above, with spans through {@code openTelemetry} when tracing is on (null: the SDK the config
+   * and {@code OTEL_*} describe).
+   */
+  public static ProxyServer start(LoadedConfig initial, ConfigSource source, MeterRegistry meters,
+      OpenTelemetry openTelemetry) throws IOException {
     ProxyConfig config = initial.config();
     ServerConfig sc = config.server();
     EmbeddedUpstreams embedded = new EmbeddedUpstreams();
     ScheduledExecutorService timers = timers();
     RouteTable routes = null;
     QuotaStores quotaStores = null;
+    SharedResponseCache sharedCache = null;
     Observability observability = null;
     try {
-      observability = Observability.start(config.observability(), meters, System.out);
+      observability = Observability.start(config.observability(), meters, System.out, openTelemetry);
       meters = observability.registry();
       UpstreamChannelFactory channels = new UpstreamChannelFactory(64 << 20, meters,
           observability.upstreamInterceptors(), UpstreamTransport.netty(), observability.healthListeners());
       quotaStores = new QuotaStores(meters);
-      RuntimeAssembler assembler = new RuntimeAssembler(channels, embedded, quotaStores::open, meters, timers,
-          observability);
+      // The cache's shared level is opened once, at start (a reload that changes it says a restart is needed).
+      sharedCache = openSharedCache(config.cache(), meters);
+      RuntimeAssembler assembler = new RuntimeAssembler(channels, embedded, quotaStores::open, sharedCache, meters,
+          timers, observability);
       ProxyRuntime runtime = assembler.assemble(config, initial.hash(), null);
       routes = runtime.routes();
       SwappableService service = new SwappableService(runtime);
@@ -159,8 +188,8 @@ public final class ProxyServer implements AutoCloseable {
       health.setStatus(LlmProxyGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
       ConfigReloader reloader = new ConfigReloader(source, assembler, service, meters);
       observability.serveOnMetricsPort("/admin/", new AdminHttpHandler(service::current, reloader::reload, meters));
-      ProxyServer proxy = new ProxyServer(server, service, reloader, health, embedded, quotaStores, timers, drain,
-          observability);
+      ProxyServer proxy = new ProxyServer(server, service, reloader, health, embedded, quotaStores, sharedCache, timers,
+          drain, observability);
       QuotaStore store = quotaStores.opened();
       if (store == null) {
         proxy.serving();
@@ -174,6 +203,9 @@ public final class ProxyServer implements AutoCloseable {
       }
       if (quotaStores != null) {
         quotaStores.close();
+      }
+      if (sharedCache != null) {
+        sharedCache.close();
       }
       embedded.close();
       timers.shutdownNow();
@@ -234,9 +266,18 @@ public final class ProxyServer implements AutoCloseable {
   public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
       AccessControl access, MeterRegistry meters, ScheduledExecutorService timers, DrainingServerInterceptor drain,
       ServerInterceptor observing) {
+    return proxyService(routes, sc, cache, access, null, meters, timers, drain, observing);
+  }
+
+  /**
+   * As above, with the cache's shared second level ({@code null}: none; the caller closes it).
+   */
+  public static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, CacheConfig cache,
+      AccessControl access, SharedResponseCache sharedCache, MeterRegistry meters, ScheduledExecutorService timers,
+      DrainingServerInterceptor drain, ServerInterceptor observing) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
-    return proxyService(routes, sc, cache.enabled() ? CacheServerInterceptor.create(cache, meters) : null, access,
-        shedder, meters, timers, drain, observing);
+    return proxyService(routes, sc, cache.enabled() ? CacheServerInterceptor.create(cache, sharedCache, meters) : null,
+        access, shedder, meters, timers, drain, observing);
   }
 
   /**
@@ -252,8 +293,9 @@ public final class ProxyServer implements AutoCloseable {
       DrainingServerInterceptor drain, ServerInterceptor observing) {
     LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
-    // (metrics, access log) -> parsing the request bytes -> authentication (headers: the key's id into
-    // the Context) -> the key's open calls (headers: max_concurrent on this proxy) -> routing
+    // request id (x-request-id: the client's or a new one, returned in the response) ->
+    // (metrics, access log, server span) -> parsing the request bytes -> authentication (headers: the
+    // key's id into the Context) -> the key's open calls (headers: max_concurrent on this proxy) -> routing
     // and validation (request: the route into the Context) -> quota -> cache -> load shedding (only
     // calls that go upstream hold a slot of the route's cap; a cache miss's upstream call does too)
     // -> the forwarding service (the relay). interceptForward() runs them in the listed order.
@@ -261,6 +303,7 @@ public final class ProxyServer implements AutoCloseable {
     if (drain != null) {
       outer.add(drain);
     }
+    outer.add(new RequestIdServerInterceptor());
     if (observing != null) {
       outer.add(observing);
     }
@@ -282,6 +325,15 @@ public final class ProxyServer implements AutoCloseable {
     ServerServiceDefinition parsed = new RequestParsing(new ThrottledLog(System.getLogger(RequestParsing.class.getName()),
         Duration.ofSeconds(10), System::nanoTime)).bind(ServerInterceptors.interceptForward(service.bindService(), chain));
     return ServerInterceptors.interceptForward(parsed, outer);
+  }
+
+  /** The cache's shared level in Redis, when configured; its password is read here, at start. */
+  private static SharedResponseCache openSharedCache(CacheConfig cache, MeterRegistry meters) {
+    if (!cache.enabled() || cache.shared() == null) {
+      return null;
+    }
+    String password = cache.shared().password() == null ? null : cache.shared().password().resolve();
+    return new RedisSharedCache(cache.shared(), password, meters);
   }
 
   public int port() {
@@ -394,6 +446,9 @@ public final class ProxyServer implements AutoCloseable {
     }
     service.current().routes().close(); // retired generations close their own routes once idle
     quotaStores.close();
+    if (sharedCache != null) {
+      sharedCache.close();
+    }
     embedded.close();
     timers.shutdownNow();
     observability.close();

@@ -1,6 +1,7 @@
 package dev.llmproxy.server;
 
 import dev.llmproxy.server.cache.CacheServerInterceptor;
+import dev.llmproxy.server.cache.SharedResponseCache;
 import dev.llmproxy.server.config.CacheConfig;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
@@ -51,6 +52,7 @@ final class RuntimeAssembler implements RuntimeFactory {
   private final UpstreamChannelFactory channels;
   private final EmbeddedUpstreams embedded;
   private final Function<ProxyConfig, QuotaStore> quotaStore;
+  private final SharedResponseCache sharedCache;
   private final MeterRegistry meters;
   private final ScheduledExecutorService timers;
   private final Observability observability;
@@ -61,10 +63,14 @@ final class RuntimeAssembler implements RuntimeFactory {
   private LoadShedder shedder;
   private AccessControl access; // the last one built: its open-call counts carry over
 
-  /** @param quotaStore the store for a config with keys (opened on first use, then kept) */
+  /**
+   * @param quotaStore the store for a config with keys (opened on first use, then kept)
+   * @param sharedCache the cache's shared level, opened at start and kept; null: none
+   */
   RuntimeAssembler(UpstreamChannelFactory channels, EmbeddedUpstreams embedded,
-      Function<ProxyConfig, QuotaStore> quotaStore, MeterRegistry meters, ScheduledExecutorService timers,
-      Observability observability) {
+      Function<ProxyConfig, QuotaStore> quotaStore, SharedResponseCache sharedCache, MeterRegistry meters,
+      ScheduledExecutorService timers, Observability observability) {
+    this.sharedCache = sharedCache;
     this.channels = Objects.requireNonNull(channels, "channels");
     this.embedded = Objects.requireNonNull(embedded, "embedded");
     this.quotaStore = Objects.requireNonNull(quotaStore, "quotaStore");
@@ -107,7 +113,7 @@ final class RuntimeAssembler implements RuntimeFactory {
       AccessControl access = config.auth() == null ? null
           : AccessControl.of(config.auth(), config.quota(), quotaStore.apply(config), meters, this.access);
       if (!config.cache().equals(cacheConfig)) {
-        cache = config.cache().enabled() ? CacheServerInterceptor.create(config.cache(), meters) : null;
+        cache = config.cache().enabled() ? CacheServerInterceptor.create(config.cache(), sharedCache, meters) : null;
         cacheConfig = config.cache();
       }
       shedder = new LoadShedder(config.routes(), timers, meters, shedder);

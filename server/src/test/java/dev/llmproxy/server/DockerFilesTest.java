@@ -57,7 +57,7 @@ class DockerFilesTest {
   void composeRunsTheProxyOverThreeSimulatedUpstreamsRedisAndPrometheus() throws Exception {
     Map<String, Map<String, Object>> services = services();
     assertThat(services).containsOnlyKeys("lb", "llmproxy", "sim-1", "sim-2", "sim-3", "vllm-sim", "redis",
-        "prometheus");
+        "prometheus", "grafana");
     assertThat((List<String>) services.get("llmproxy").get("volumes"))
         .contains("./llmproxy.yaml:/etc/llmproxy/llmproxy.yaml:ro");
     assertThat((List<String>) services.get("llmproxy").get("command"))
@@ -111,6 +111,22 @@ class DockerFilesTest {
     assertThat(job.get("metrics_path")).isEqualTo("/metrics");
     assertThat((List<String>) sd.get("names")).containsExactly("llmproxy");
     assertThat(sd.get("port")).isEqualTo(port);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void grafanaIsProvisionedWithTheDashboardThatDeployShipsAndPrometheusAsItsSource() throws Exception {
+    Map<String, Object> grafana = services().get("grafana");
+    assertThat((List<String>) grafana.get("volumes")).contains(
+        "./grafana/provisioning:/etc/grafana/provisioning:ro", "./grafana/dashboards:/var/lib/grafana/dashboards:ro");
+    Map<String, Object> provider = ((List<Map<String, Object>>) yaml("grafana/provisioning/dashboards/llmproxy.yaml")
+        .get("providers")).get(0);
+    assertThat(((Map<String, Object>) provider.get("options")).get("path")).isEqualTo("/var/lib/grafana/dashboards");
+    Map<String, Object> source = ((List<Map<String, Object>>) yaml("grafana/provisioning/datasources/prometheus.yaml")
+        .get("datasources")).get(0);
+    assertThat(source).containsEntry("type", "prometheus").containsEntry("url", "http://prometheus:9090");
+    assertThat(DOCKER.resolve("grafana/dashboards/llmproxy-dashboard.json"))
+        .hasSameTextualContentAs(Path.of("..", "deploy", "grafana", "llmproxy-dashboard.json"));
   }
 
   @Test

@@ -11,6 +11,7 @@ import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.observability.Exposition;
 import dev.llmproxy.sim.SimulatedBackend;
 import dev.llmproxy.sim.SimulatedBackendConfig;
 import dev.llmproxy.v1.CompletionChunk;
@@ -74,30 +75,11 @@ class ObservabilityE2ETest {
   }
 
   private String scrape() throws Exception {
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + proxy.metricsPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(response.statusCode()).isEqualTo(200);
-    assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
-    return response.body();
+    return Exposition.scrape(proxy.metricsPort());
   }
 
-  /** The sum of every sample of {@code metric} whose labels include all of {@code labels}. */
   private static double sum(String exposition, String metric, String... labels) {
-    double total = 0;
-    for (String line : exposition.split("\n")) {
-      if (line.startsWith("#") || !(line.startsWith(metric + "{") || line.startsWith(metric + " "))) {
-        continue;
-      }
-      String series = line.substring(0, line.lastIndexOf(' '));
-      boolean match = true;
-      for (String label : labels) {
-        match &= series.contains(label);
-      }
-      if (match) {
-        total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return total;
+    return Exposition.sum(exposition, metric, labels);
   }
 
   private double metric(String metric, String... labels) {

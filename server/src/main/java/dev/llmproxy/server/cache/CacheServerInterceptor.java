@@ -13,6 +13,9 @@ import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.trace.Span;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ForkJoinPool;
@@ -33,15 +36,25 @@ public final class CacheServerInterceptor extends RequestDecidingServerIntercept
   static final Metadata.Key<String> CACHE_CONTROL =
       Metadata.Key.of(CacheControl.HEADER, Metadata.ASCII_STRING_MARSHALLER);
 
+  private static final Attributes COALESCED_WITH =
+      Attributes.of(AttributeKey.stringKey("llmproxy.link"), "coalesced_with");
+
   private final CacheConfig config;
   private final ResponseCache cache;
   private final CacheMetrics metrics;
   private final CachePolicy policy;
   private final SingleFlight flights = new SingleFlight();
+  private final SharedResponseCache shared;
 
   CacheServerInterceptor(CacheConfig config, ResponseCache cache, CacheMetrics metrics) {
+    this(config, cache, null, metrics);
+  }
+
+  /** @param shared the second level, shared by replicas; null: none */
+  CacheServerInterceptor(CacheConfig config, ResponseCache cache, SharedResponseCache shared, CacheMetrics metrics) {
     this.config = Objects.requireNonNull(config, "config");
     this.cache = Objects.requireNonNull(cache, "cache");
+    this.shared = shared;
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.policy = new CachePolicy(config);
     metrics.gauge("llmproxy.cache.flights", "Upstream calls in flight that identical calls may join",
@@ -50,9 +63,17 @@ public final class CacheServerInterceptor extends RequestDecidingServerIntercept
 
   /** The interceptor over an in-memory Caffeine cache sized by {@code config}, metered in {@code meters}. */
   public static CacheServerInterceptor create(CacheConfig config, MeterRegistry meters) {
+    return create(config, null, meters);
+  }
+
+  /**
+   * The interceptor over an in-memory Caffeine cache sized by {@code config} and, behind it, the
+   * {@code shared} level (null: none; the caller owns and closes it), metered in {@code meters}.
+   */
+  public static CacheServerInterceptor create(CacheConfig config, SharedResponseCache shared, MeterRegistry meters) {
     CacheMetrics metrics = new CacheMetrics(meters);
     return new CacheServerInterceptor(config, new CaffeineResponseCache(config.maxBytes(), config.ttl(),
-        Ticker.systemTicker(), ForkJoinPool.commonPool(), metrics), metrics);
+        Ticker.systemTicker(), ForkJoinPool.commonPool(), metrics), shared, metrics);
   }
 
   @Override
@@ -88,25 +109,61 @@ public final class CacheServerInterceptor extends RequestDecidingServerIntercept
     if (stored != null) {
       return now(serve(replay, ChunkSource.of(stored), CacheOutcome.HIT, () -> { }));
     }
+    if (shared == null) {
+      return now(joinOrLead(call, request, key, replay));
+    }
+    // The shared level answers within its timeout, a miss otherwise; either way on its own thread,
+    // which only serves from memory or starts the upstream call, neither of which blocks.
+    return shared.get(key).thenApply(remote -> {
+      if (remote == null) {
+        return joinOrLead(call, request, key, replay);
+      }
+      cache.put(key, remote); // later calls on this replica hit locally
+      return serve(replay, ChunkSource.of(remote), CacheOutcome.HIT, () -> { });
+    });
+  }
+
+  /**
+   * Joins the identical call in flight on this replica (coalescing is per replica: a flight is
+   * local state), or leads a new flight whose upstream call this call starts.
+   */
+  private <ReqT, RespT> Decision<ReqT, RespT> joinOrLead(PendingCall<ReqT, RespT> call, CompletionRequest request,
+      CacheKey key, Replay<ReqT, RespT> replay) {
     SingleFlight.Membership membership =
         flights.join(key, replay, () -> newFlight(key, request, call.context()));
     Flight flight = membership.flight();
     if (!membership.leader()) {
-      return now(serve(replay, flight, CacheOutcome.COALESCED, () -> { }));
+      linkToLeader(call.context(), flight);
+      return serve(replay, flight, CacheOutcome.COALESCED, () -> { });
     }
     // The answer may have been stored between the lookup and the registration (its flight ends
     // by storing, then leaving the registry): then it, not the upstream, answers this flight.
     CachedAnswer storedMeanwhile = cache.get(key);
     if (storedMeanwhile != null) {
       flight.completeFrom(storedMeanwhile);
-      return now(serve(replay, flight, CacheOutcome.HIT, () -> { }));
+      return serve(replay, flight, CacheOutcome.HIT, () -> { });
     }
-    return now(serve(replay, flight, CacheOutcome.MISS, () -> startUpstream(flight, call, request)));
+    return serve(replay, flight, CacheOutcome.MISS, () -> startUpstream(flight, call, request));
+  }
+
+  /**
+   * With tracing on, a call that joins another's upstream call gets a link to that call's server
+   * span: its own trace has no upstream attempt, the leader's has the one they share.
+   */
+  private static void linkToLeader(Context joiner, Flight flight) {
+    Span span = ProxyContext.SERVER_SPAN.get(joiner);
+    Span leader = flight.startedBy();
+    if (span != null && leader != null) {
+      span.addLink(leader.getSpanContext(), COALESCED_WITH);
+    }
   }
 
   private Flight newFlight(CacheKey key, CompletionRequest request, Context context) {
     return new Flight(request.getModel(), config.maxEntryBytes(), context, answer -> {
       cache.put(key, answer);
+      if (shared != null) {
+        shared.put(key, answer);
+      }
       metrics.stored();
     }, f -> flights.remove(key, f), metrics);
   }

@@ -1,5 +1,6 @@
 package dev.llmproxy.server.cache;
 
+import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.FinishReason;
@@ -7,6 +8,7 @@ import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.Status;
+import io.opentelemetry.api.trace.Span;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -75,6 +77,11 @@ final class Flight implements ChunkSource {
     this.detach = Objects.requireNonNull(detach, "detach");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.context = parent.fork().withCancellation();
+  }
+
+  /** The server span of the call that started the flight, or null when tracing is off. */
+  Span startedBy() {
+    return ProxyContext.SERVER_SPAN.get(context);
   }
 
   /**

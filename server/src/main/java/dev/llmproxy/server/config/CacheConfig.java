@@ -14,9 +14,11 @@ import java.util.Objects;
  * @param coalesce whether identical calls join one upstream call already in flight
  * @param mode which requests are cacheable on routes that {@code routes} does not name
  * @param routes per-route overrides of {@code mode}, by route name
+ * @param shared the second level in Redis, shared by replicas; null: none
  */
 public record CacheConfig(boolean enabled, long maxBytes, int maxEntryBytes, Duration ttl,
-    CacheNamespace namespace, boolean coalesce, CacheMode mode, Map<String, CacheMode> routes) {
+    CacheNamespace namespace, boolean coalesce, CacheMode mode, Map<String, CacheMode> routes,
+    SharedCacheConfig shared) {
 
   public static final long DEFAULT_MAX_BYTES = 256L << 20;
   public static final int DEFAULT_MAX_ENTRY_BYTES = 1 << 20;
@@ -39,6 +41,12 @@ public record CacheConfig(boolean enabled, long maxBytes, int maxEntryBytes, Dur
     }
   }
 
+  /** A cache in this process only. */
+  public CacheConfig(boolean enabled, long maxBytes, int maxEntryBytes, Duration ttl, CacheNamespace namespace,
+      boolean coalesce, CacheMode mode, Map<String, CacheMode> routes) {
+    this(enabled, maxBytes, maxEntryBytes, ttl, namespace, coalesce, mode, routes, null);
+  }
+
   /** The cache of a config without a {@code cache} section: on, deterministic requests only. */
   public static CacheConfig defaults() {
     return new CacheConfig(true, DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_TTL,
@@ -51,23 +59,27 @@ public record CacheConfig(boolean enabled, long maxBytes, int maxEntryBytes, Dur
   }
 
   public CacheConfig withEnabled(boolean on) {
-    return new CacheConfig(on, maxBytes, maxEntryBytes, ttl, namespace, coalesce, mode, routes);
+    return new CacheConfig(on, maxBytes, maxEntryBytes, ttl, namespace, coalesce, mode, routes, shared);
   }
 
   public CacheConfig withNamespace(CacheNamespace ns) {
-    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, ns, coalesce, mode, routes);
+    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, ns, coalesce, mode, routes, shared);
   }
 
   public CacheConfig withBounds(long totalBytes, int entryBytes, Duration timeToLive) {
-    return new CacheConfig(enabled, totalBytes, entryBytes, timeToLive, namespace, coalesce, mode, routes);
+    return new CacheConfig(enabled, totalBytes, entryBytes, timeToLive, namespace, coalesce, mode, routes, shared);
   }
 
   public CacheConfig withCoalesce(boolean on) {
-    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, namespace, on, mode, routes);
+    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, namespace, on, mode, routes, shared);
   }
 
   public CacheConfig withModes(CacheMode defaultMode, Map<String, CacheMode> perRoute) {
-    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, namespace, coalesce, defaultMode, perRoute);
+    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, namespace, coalesce, defaultMode, perRoute, shared);
+  }
+
+  public CacheConfig withShared(SharedCacheConfig secondLevel) {
+    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, namespace, coalesce, mode, routes, secondLevel);
   }
 
   /** The mode that applies to the route named {@code route}. */
@@ -102,8 +114,10 @@ public record CacheConfig(boolean enabled, long maxBytes, int maxEntryBytes, Dur
         r.rejectUnknownKeys();
       }
     }
+    SharedCacheConfig shared = node.has("shared")
+        ? SharedCacheConfig.from(node.child("shared"), ttl, maxEntryBytes) : null;
     node.rejectUnknownKeys();
-    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, namespace, coalesce, mode, routes);
+    return new CacheConfig(enabled, maxBytes, maxEntryBytes, ttl, namespace, coalesce, mode, routes, shared);
   }
 
   /** A {@code mode}; YAML reads a bare {@code off} as false, which means off here too. */

@@ -1,5 +1,7 @@
 package dev.llmproxy.server.config;
 
+import java.util.List;
+
 /**
  * What the proxy tells operators about itself: Prometheus metrics over HTTP, one access-log line
  * per call, and grpc-java's channelz service for live inspection of channels and sockets. All off
@@ -8,8 +10,10 @@ package dev.llmproxy.server.config;
  * @param metrics the Prometheus scrape endpoint
  * @param accessLog one JSON line per call on standard output (never prompts, completions or keys)
  * @param channelz serve {@code grpc.channelz.v1.Channelz} on the proxy's own port
+ * @param tracing OpenTelemetry traces
+ * @param log the format and level of operational log lines
  */
-public record ObservabilityConfig(Metrics metrics, boolean accessLog, boolean channelz) {
+public record ObservabilityConfig(Metrics metrics, boolean accessLog, boolean channelz, Tracing tracing, Log log) {
   public static final String DEFAULT_METRICS_HOST = "127.0.0.1";
   public static final int DEFAULT_METRICS_PORT = 9464;
 
@@ -35,19 +39,79 @@ public record ObservabilityConfig(Metrics metrics, boolean accessLog, boolean ch
     }
   }
 
+  /**
+   * OpenTelemetry traces, exported over OTLP. The SDK is configured the standard way: the
+   * {@code OTEL_*} environment variables (endpoint, headers, protocol, sampler, resource) override
+   * what is set here.
+   *
+   * @param sampleRatio the share of new traces recorded (parent-based: a sampled client's call is
+   *     always recorded)
+   * @param endpoint the OTLP endpoint, or null for {@code OTEL_EXPORTER_OTLP_ENDPOINT} / the default
+   */
+  public record Tracing(boolean enabled, double sampleRatio, String serviceName, String endpoint) {
+    public static Tracing disabled() {
+      return new Tracing(false, 1.0, "llmproxy", null);
+    }
+
+    static Tracing from(ConfigNode node) {
+      boolean enabled = node.bool("enabled", true);
+      double ratio = node.number("sample_ratio", 1.0, 0.0, 1.0);
+      String serviceName = node.string("service_name", "llmproxy");
+      String endpoint = node.has("endpoint") ? node.requiredString("endpoint") : null;
+      if (endpoint != null && !endpoint.startsWith("http://") && !endpoint.startsWith("https://")) {
+        throw ConfigException.invalid(node.pathOf("endpoint"), endpoint, "an http:// or https:// URL");
+      }
+      node.rejectUnknownKeys();
+      return new Tracing(enabled, ratio, serviceName, endpoint);
+    }
+  }
+
+  /** Operational log lines: {@code plain} text or {@code json}, one line per event. */
+  public record Log(String level, String format) {
+    public static final List<String> LEVELS = List.of("error", "warn", "info", "debug");
+    public static final List<String> FORMATS = List.of("plain", "json");
+
+    public static Log defaults() {
+      return new Log("info", "plain");
+    }
+
+    static Log from(ConfigNode node) {
+      String level = node.string("level", "info");
+      if (!LEVELS.contains(level)) {
+        throw ConfigException.invalid(node.pathOf("level"), level, "one of " + String.join(", ", LEVELS));
+      }
+      String format = node.string("format", "plain");
+      if (!FORMATS.contains(format)) {
+        throw ConfigException.invalid(node.pathOf("format"), format, "one of " + String.join(", ", FORMATS));
+      }
+      node.rejectUnknownKeys();
+      return new Log(level, format);
+    }
+  }
+
+  public ObservabilityConfig(Metrics metrics, boolean accessLog, boolean channelz) {
+    this(metrics, accessLog, channelz, Tracing.disabled(), Log.defaults());
+  }
+
   public static ObservabilityConfig defaults() {
     return new ObservabilityConfig(Metrics.disabled(), false, false);
   }
 
   public ObservabilityConfig withMetrics(Metrics newMetrics) {
-    return new ObservabilityConfig(newMetrics, accessLog, channelz);
+    return new ObservabilityConfig(newMetrics, accessLog, channelz, tracing, log);
+  }
+
+  public ObservabilityConfig withTracing(Tracing newTracing) {
+    return new ObservabilityConfig(metrics, accessLog, channelz, newTracing, log);
   }
 
   static ObservabilityConfig from(ConfigNode node) {
     Metrics metrics = node.has("metrics") ? Metrics.from(node.child("metrics")) : Metrics.disabled();
     boolean accessLog = node.bool("access_log", false);
     boolean channelz = node.bool("channelz", false);
+    Tracing tracing = node.has("tracing") ? Tracing.from(node.child("tracing")) : Tracing.disabled();
+    Log log = node.has("log") ? Log.from(node.child("log")) : Log.defaults();
     node.rejectUnknownKeys();
-    return new ObservabilityConfig(metrics, accessLog, channelz);
+    return new ObservabilityConfig(metrics, accessLog, channelz, tracing, log);
   }
 }

@@ -27,7 +27,8 @@ public record SecretRef(String path, String env, Path file) {
     }
   }
 
-  static SecretRef from(String path, Object value) {
+  /** Reads {@code {env: NAME}} or {@code {file: PATH}} at {@code path}; a literal string is refused, unshown. */
+  public static SecretRef from(String path, Object value) {
     if (value instanceof String) {
       throw ConfigException.invalid(path, "(a literal secret, not shown)",
           "{env: VARIABLE} or {file: /path}; secrets are never written in the config file");

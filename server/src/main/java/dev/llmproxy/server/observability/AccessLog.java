@@ -10,7 +10,11 @@ import java.util.Objects;
 /**
  * One JSON line per call, written when the call closes:
  * <pre>{"ts":"2026-11-24T17:41:00.123Z","method":"StreamComplete","route":"chat","upstream":"sim-1",
- * "key_id":"team-a","cache":"miss","status":"OK","ttft_ms":12.3,"duration_ms":456.7,"tokens":64}</pre>
+ * "key_id":"team-a","cache":"miss","status":"OK","ttft_ms":12.3,"duration_ms":456.7,"tokens":64,
+ * "request_id":"5f0c…","model":"llama-3-70b","client":"10.1.2.3:50412","prompt_tokens":12,
+ * "completion_tokens":64}</pre>
+ * {@code model} is the model the client asked for (bounded in length, escaped); the token counts
+ * are the answer's usage, {@code null} when it carried none.
  * It carries only what {@link CallStats} holds: names from the config and closed sets, times and
  * counts. Prompts, completions, API keys and headers are never seen here, so they cannot leak.
  * Lines go through an {@link AsyncLineWriter}: a slow terminal drops lines (counted in
@@ -46,8 +50,19 @@ public final class AccessLog implements CallObserver, AutoCloseable {
     long ttft = call.timeToFirstMessageNanos();
     line.append("\"ttft_ms\":").append(ttft >= 0 ? millis(ttft) : "null").append(',');
     line.append("\"duration_ms\":").append(millis(call.durationNanos())).append(',');
-    line.append("\"tokens\":").append(call.tokens());
+    line.append("\"tokens\":").append(call.tokens()).append(',');
+    field(line, "request_id", call.requestId()).append(',');
+    String model = call.requestModel();
+    field(line, "model", model == null ? CallStats.NONE : model.length() > 128 ? model.substring(0, 128) : model)
+        .append(',');
+    field(line, "client", call.clientAddress()).append(',');
+    line.append("\"prompt_tokens\":").append(count(call.promptTokens())).append(',');
+    line.append("\"completion_tokens\":").append(count(call.completionTokens()));
     return line.append('}').toString();
+  }
+
+  private static String count(int tokens) {
+    return tokens >= 0 ? String.valueOf(tokens) : "null";
   }
 
   private static String millis(long nanos) {
@@ -55,18 +70,7 @@ public final class AccessLog implements CallObserver, AutoCloseable {
   }
 
   private static StringBuilder field(StringBuilder line, String name, String value) {
-    line.append('"').append(name).append("\":\"");
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == '"' || c == '\\') {
-        line.append('\\').append(c);
-      } else if (c < 0x20) {
-        line.append(String.format("\\u%04x", (int) c));
-      } else {
-        line.append(c);
-      }
-    }
-    return line.append('"');
+    return JsonText.field(line, name, value);
   }
 
   /** Writes the lines still queued and stops the writer. */

@@ -4,10 +4,14 @@ import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
+import dev.llmproxy.v1.FinishReason;
+import dev.llmproxy.v1.Usage;
 import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.Deadline;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -23,7 +27,7 @@ import java.util.function.LongSupplier;
  *
  * <p>How it learns what inner interceptors decided, without their help:
  * <ul>
- *   <li>the route and the caller's key id from {@link ProxyContext}: inner interceptors put them
+ *   <li>the route, the requested model and the caller's key id from {@link ProxyContext}: inner interceptors put them
  *       in the call's {@link Context}, and grpc-java runs the inner layers' calls to
  *       {@code request}, {@code sendHeaders} and {@code close} in that context (listener callbacks
  *       and upstream-call callbacks carry it), so the wrapped call reads them there;
@@ -62,7 +66,16 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     CallStats stats = new CallStats(call.getMethodDescriptor().getBareMethodName(),
         !call.getMethodDescriptor().getType().serverSendsOneMessage(), nanoTime.getAsLong());
+    stats.requestId = headers.get(RequestIdServerInterceptor.REQUEST_ID);
+    stats.clientAddress = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+    for (CallObserver observer : observers) {
+      observer.onStart(stats, headers);
+    }
     ObservedCall<ReqT, RespT> observed = new ObservedCall<>(call, stats);
+    if (stats.span().getSpanContext().isValid()) { // tracing on: inner layers may relate their calls to it
+      Context traced = Context.current().withValue(ProxyContext.SERVER_SPAN, stats.span());
+      return new CancelListener<>(Contexts.interceptCall(traced, observed, headers, next), observed);
+    }
     return new CancelListener<>(next.startCall(observed, headers), observed);
   }
 
@@ -96,10 +109,17 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       }
       if (message instanceof CompletionChunk chunk) {
         if (chunk.hasUsage()) {
-          stats.completionTokens = chunk.getUsage().getCompletionTokens();
+          usage(chunk.getUsage());
         }
-      } else if (message instanceof Completion completion && completion.hasUsage()) {
-        stats.completionTokens = completion.getUsage().getCompletionTokens();
+        if (chunk.getFinishReasonValue() != 0) { // only on the last chunk
+          stats.finishReason = finishReason(chunk.getFinishReason());
+        }
+      } else if (message instanceof Completion completion) {
+        if (completion.hasUsage()) {
+          usage(completion.getUsage());
+        }
+        stats.finishReason = finishReason(completion.getFinishReason());
+        stats.responseModel = completion.getModel().isEmpty() ? null : completion.getModel();
       }
       super.sendMessage(message);
       for (CallObserver observer : observers) {
@@ -141,17 +161,39 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       }
     }
 
+    private void usage(Usage usage) {
+      stats.promptTokens = usage.getPromptTokens();
+      stats.completionTokens = usage.getCompletionTokens();
+    }
+
     private void learnFromContext() {
       if (stats.route == null) {
         Route route = ProxyContext.ROUTE.get();
         if (route != null) {
-          stats.route = route.name();
+          ProxyContext.RequestedModel requested = ProxyContext.REQUESTED_MODEL.get();
+          if (requested != null) {
+            stats.requestModel = requested.model();
+            stats.chat = requested.chat();
+          }
+          stats.routeModels = route.config().models();
+          stats.route = route.name(); // last: the fields above are read once route is set
         }
       }
       if (stats.keyId == null) {
         stats.keyId = ProxyContext.API_KEY_ID.get();
       }
     }
+  }
+
+  private static String finishReason(FinishReason reason) {
+    return switch (reason) {
+      case FINISH_REASON_UNSPECIFIED -> null;
+      case FINISH_REASON_STOP -> "stop";
+      case FINISH_REASON_LENGTH -> "length";
+      case FINISH_REASON_CONTENT_FILTER -> "content_filter";
+      default -> reason.name().startsWith("FINISH_REASON_")
+          ? reason.name().substring("FINISH_REASON_".length()).toLowerCase(java.util.Locale.ROOT) : null;
+    };
   }
 
   private static final class CancelListener<ReqT> extends SimpleForwardingServerCallListener<ReqT> {

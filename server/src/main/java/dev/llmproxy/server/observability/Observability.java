@@ -3,6 +3,7 @@ package dev.llmproxy.server.observability;
 import dev.llmproxy.server.config.ObservabilityConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
+import dev.llmproxy.server.observability.tracing.ProxyTracing;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import io.grpc.ClientInterceptor;
 import io.grpc.ServerInterceptor;
@@ -22,6 +23,7 @@ import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Clock;
@@ -31,9 +33,9 @@ import java.util.List;
 
 /**
  * The observability parts the config asks for, built together and closed together: the Prometheus
- * endpoint with JVM metrics, the call observer (metrics, access log) for the outermost interceptor,
- * the upstream stream tracer for the upstream channels, and the upstream health watcher. With
- * everything off it builds nothing and adds no interceptor.
+ * endpoint with JVM metrics, the call observer (metrics, access log, server spans) for the outermost
+ * interceptor, the upstream interceptors (stream tracer, client spans) for the upstream channels,
+ * and the upstream health watcher. With everything off it builds nothing and adds no interceptor.
  */
 public final class Observability implements AutoCloseable {
   private static final StreamEndTracer STREAM_END = new StreamEndTracer();
@@ -43,16 +45,19 @@ public final class Observability implements AutoCloseable {
   private final PrometheusHttpServer http;
   private final AccessLog accessLog;
   private final JvmGcMetrics gcMetrics;
+  private final ProxyTracing tracing;
   private final ServerInterceptor serverInterceptor;
   private final List<ClientInterceptor> upstreamInterceptors;
   private UpstreamHealthWatcher healthWatcher;
 
   private Observability(MeterRegistry registry, PrometheusHttpServer http, AccessLog accessLog,
-      JvmGcMetrics gcMetrics, ServerInterceptor serverInterceptor, List<ClientInterceptor> upstreamInterceptors) {
+      JvmGcMetrics gcMetrics, ProxyTracing tracing, ServerInterceptor serverInterceptor,
+      List<ClientInterceptor> upstreamInterceptors) {
     this.registry = registry;
     this.http = http;
     this.accessLog = accessLog;
     this.gcMetrics = gcMetrics;
+    this.tracing = tracing;
     this.serverInterceptor = serverInterceptor;
     this.upstreamInterceptors = upstreamInterceptors;
   }
@@ -73,6 +78,16 @@ public final class Observability implements AutoCloseable {
    */
   public static Observability start(ObservabilityConfig config, MeterRegistry meters, OutputStream accessLogOut)
       throws IOException {
+    return start(config, meters, accessLogOut, null);
+  }
+
+  /**
+   * As {@link #start(ObservabilityConfig, MeterRegistry, OutputStream)}, with traces recorded
+   * through {@code openTelemetry} when tracing is on (null: an SDK configured from {@code OTEL_*}
+   * and the config, closed with this).
+   */
+  public static Observability start(ObservabilityConfig config, MeterRegistry meters, OutputStream accessLogOut,
+      OpenTelemetry openTelemetry) throws IOException {
     MeterRegistry registry = meters;
     PrometheusHttpServer http = null;
     JvmGcMetrics gc = null;
@@ -96,8 +111,14 @@ public final class Observability implements AutoCloseable {
       accessLog = new AccessLog(accessLogOut, ACCESS_LOG_QUEUE, Clock.systemUTC(), registry);
       observers.add(accessLog);
     }
+    ProxyTracing tracing = null;
+    if (config.tracing().enabled()) {
+      tracing = openTelemetry != null ? ProxyTracing.over(openTelemetry) : ProxyTracing.fromConfig(config.tracing());
+      observers.add(tracing.callObserver());
+      upstream.add(tracing.upstreamInterceptor());
+    }
     ServerInterceptor interceptor = observers.isEmpty() ? null : new CallObservingServerInterceptor(observers);
-    return new Observability(registry, http, accessLog, gc, interceptor, List.copyOf(upstream));
+    return new Observability(registry, http, accessLog, gc, tracing, interceptor, List.copyOf(upstream));
   }
 
   private static JvmGcMetrics bindJvmMetrics(MeterRegistry registry) {
@@ -137,7 +158,7 @@ public final class Observability implements AutoCloseable {
     return serverInterceptor == null ? null : STREAM_END;
   }
 
-  /** Interceptors for every upstream channel (empty without metrics). */
+  /** Interceptors for every upstream channel (empty without metrics and traces). */
   public List<ClientInterceptor> upstreamInterceptors() {
     return upstreamInterceptors;
   }
@@ -195,6 +216,9 @@ public final class Observability implements AutoCloseable {
     }
     if (accessLog != null) {
       accessLog.close();
+    }
+    if (tracing != null) {
+      tracing.close();
     }
   }
 }

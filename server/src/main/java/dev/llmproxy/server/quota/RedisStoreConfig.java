@@ -2,6 +2,7 @@ package dev.llmproxy.server.quota;
 
 import dev.llmproxy.server.config.ConfigException;
 import dev.llmproxy.server.config.ConfigNode;
+import dev.llmproxy.server.config.SecretRef;
 import io.lettuce.core.RedisURI;
 import java.time.Duration;
 
@@ -15,9 +16,14 @@ import java.time.Duration;
  * @param keyPrefix prefix of every Redis key this proxy writes
  * @param slotLease how long a concurrency slot lives without being released: frees the slots of a
  *     replica that died with calls in flight
+ * @param password the Redis password from the environment or a file (null: none, or in the URI)
  */
 public record RedisStoreConfig(String uri, Duration timeout, FailureMode onFailure, String keyPrefix,
-    Duration slotLease) {
+    Duration slotLease, SecretRef password) {
+
+  public RedisStoreConfig(String uri, Duration timeout, FailureMode onFailure, String keyPrefix, Duration slotLease) {
+    this(uri, timeout, onFailure, keyPrefix, slotLease, null);
+  }
 
   public static final String DEFAULT_URI = "redis://127.0.0.1:6379";
   public static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(50);
@@ -30,15 +36,15 @@ public record RedisStoreConfig(String uri, Duration timeout, FailureMode onFailu
   }
 
   public RedisStoreConfig withUri(String redisUri) {
-    return new RedisStoreConfig(redisUri, timeout, onFailure, keyPrefix, slotLease);
+    return new RedisStoreConfig(redisUri, timeout, onFailure, keyPrefix, slotLease, password);
   }
 
   public RedisStoreConfig withFailure(FailureMode mode, Duration wait) {
-    return new RedisStoreConfig(uri, wait, mode, keyPrefix, slotLease);
+    return new RedisStoreConfig(uri, wait, mode, keyPrefix, slotLease, password);
   }
 
   public RedisStoreConfig withKeyPrefix(String prefix) {
-    return new RedisStoreConfig(uri, timeout, onFailure, prefix, slotLease);
+    return new RedisStoreConfig(uri, timeout, onFailure, prefix, slotLease, password);
   }
 
   public static RedisStoreConfig from(ConfigNode node) {
@@ -56,8 +62,9 @@ public record RedisStoreConfig(String uri, Duration timeout, FailureMode onFailu
       throw ConfigException.invalid(node.pathOf("slot_lease"), lease.toMillis() + "ms",
           "at least 1s, longer than the longest call");
     }
+    SecretRef password = node.has("password") ? SecretRef.from(node.pathOf("password"), node.raw("password")) : null;
     node.rejectUnknownKeys();
-    return new RedisStoreConfig(uri, timeout, onFailure, prefix, lease);
+    return new RedisStoreConfig(uri, timeout, onFailure, prefix, lease, password);
   }
 
   private static void checkUri(String path, String uri) {

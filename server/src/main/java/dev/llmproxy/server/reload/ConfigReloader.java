@@ -14,7 +14,7 @@ import java.util.Objects;
  * current for new calls. A config that fails to read, parse, validate or build (a credential file
  * that is missing, a simulated upstream that cannot start) changes nothing: the running generation
  * stays, the error is logged and counted. Settings that only a restart can apply (the listener:
- * {@code server.*}; {@code observability.*}; the quota store's backend) keep their running values,
+ * {@code server.*}; {@code observability.*}; the quota store's backend; the cache's shared level) keep their running values,
  * and the result names them.
  *
  * <p>Metrics: {@code llmproxy_config_reloads_total{result="success"|"error"}} and
@@ -64,6 +64,9 @@ public final class ConfigReloader {
       if (!config.observability().equals(was.observability())) {
         needsRestart.add("observability");
         config = config.withObservability(was.observability());
+      }
+      if (!Objects.equals(config.cache().shared(), was.cache().shared())) {
+        needsRestart.add("cache.shared (the rest of cache is reloaded)");
       }
       if (!config.quota().store().equals(was.quota().store())
           || !Objects.equals(config.quota().redis(), was.quota().redis())) {

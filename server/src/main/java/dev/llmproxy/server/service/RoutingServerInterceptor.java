@@ -36,7 +36,8 @@ public final class RoutingServerInterceptor extends RequestDecidingServerInterce
       return now(Decision.reject(verdict));
     }
     return now(Decision.proceed(validator.withDefaults(request, route.config()), call.call(),
-        call.context().withValue(ProxyContext.ROUTE, route)));
+        call.context().withValues(ProxyContext.ROUTE, route, ProxyContext.REQUESTED_MODEL,
+            new ProxyContext.RequestedModel(request.getModel(), request.getMessagesCount() > 0))));
   }
 
   private static String abbreviate(String model) {

@@ -19,7 +19,6 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
@@ -50,14 +49,19 @@ public final class UpstreamChannelFactory {
     OpenAiUpstreams.HealthListener forRoute(String route);
   }
 
-  /** @param maxMessageBytes the largest upstream message accepted (a long completion) */
+  /**
+   * Channels that are not routes (the health watch's): no route meters, so that a channel per
+   * upstream does not register a placeholder route's gauges again and again.
+   *
+   * @param maxMessageBytes the largest upstream message accepted (a long completion)
+   */
   public UpstreamChannelFactory(int maxMessageBytes) {
-    this(maxMessageBytes, new SimpleMeterRegistry(), List.of());
+    this(maxMessageBytes, null, List.of());
   }
 
   /**
    * @param meters where each route's {@code llmproxy.upstream.ejected} (upstreams ejected now) and
-   *     {@code llmproxy.upstream.outlier.ejections} (ejections so far) are registered
+   *     {@code llmproxy.upstream.outlier.ejections} (ejections so far) are registered; null: nowhere
    * @param interceptors run on every call of every channel built here (e.g. upstream metrics)
    */
   public UpstreamChannelFactory(int maxMessageBytes, MeterRegistry meters, List<ClientInterceptor> interceptors) {
@@ -185,10 +189,14 @@ public final class UpstreamChannelFactory {
     OutlierDetector outliers = config.resilience().outliers().enabled()
         ? new ConsecutiveFailureOutlierDetector(config.resilience().outliers(), System::nanoTime)
         : OutlierDetector.NONE;
-    Gauge.builder("llmproxy.upstream.ejected", outliers, OutlierDetector::ejectedCount)
-        .description("upstreams ejected now").tag("route", config.name()).register(meters);
-    FunctionCounter.builder("llmproxy.upstream.outlier.ejections", outliers, OutlierDetector::ejections)
-        .description("upstream ejections").tag("route", config.name()).register(meters);
+    if (meters != null) {
+      Gauge.builder("llmproxy.upstream.ejected", outliers, OutlierDetector::ejectedCount)
+          .description("Upstreams of the route ejected now (outlier detection)").tag("route", config.name())
+          .register(meters);
+      FunctionCounter.builder("llmproxy.upstream.outlier.ejections", outliers, OutlierDetector::ejections)
+          .description("Outlier ejections of the route's upstreams so far").tag("route", config.name())
+          .register(meters);
+    }
     return outliers;
   }
 

@@ -82,4 +82,34 @@ class CacheConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessage("cache.max_entry_bytes: 200 (expected: from 1 to cache.max_bytes (100))");
   }
+
+  @Test
+  void readsTheSharedLevelWithItsPasswordFromTheEnvironmentAndDefaultsFromTheLocalCache() {
+    CacheConfig cache = parse("""
+        cache:
+          ttl: 5m
+          max_entry_bytes: 65536
+          shared: {uri: "redis://redis:6379/2", password: {env: REDIS_PASSWORD}}
+        """).cache();
+
+    SharedCacheConfig shared = cache.shared();
+    assertThat(shared.uri()).isEqualTo("redis://redis:6379/2");
+    assertThat(shared.ttl()).isEqualTo(java.time.Duration.ofMinutes(5));
+    assertThat(shared.maxEntryBytes()).isEqualTo(65536);
+    assertThat(shared.timeout()).isEqualTo(SharedCacheConfig.DEFAULT_TIMEOUT);
+    assertThat(shared.password().resolve(java.util.Map.of("REDIS_PASSWORD", "s3cret"))).isEqualTo("s3cret");
+    assertThat(parse("").cache().shared()).isNull();
+  }
+
+  @Test
+  void refusesAPasswordWrittenIntoTheSharedUriOrInline() {
+    assertThatThrownBy(() -> parse("cache: {shared: {uri: \"redis://:hunter2@redis:6379\"}}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("cache.shared.uri: \"(a URI with credentials, not shown)\"")
+        .hasMessageNotContaining("hunter2");
+    assertThatThrownBy(() -> parse("cache: {shared: {uri: \"redis://redis:6379\", password: hunter2}}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("cache.shared.password: \"(a literal secret, not shown)\"")
+        .hasMessageNotContaining("hunter2");
+  }
 }

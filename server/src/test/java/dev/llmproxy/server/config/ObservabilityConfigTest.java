@@ -57,4 +57,35 @@ class ObservabilityConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith("observability.metrics.enabled: \"yes-please\" (expected: true or false)");
   }
+
+  @Test
+  void tracingIsOffByDefaultAndReadsItsSettings() {
+    assertThat(parse("").observability().tracing().enabled()).isFalse();
+    ObservabilityConfig.Tracing t = parse("""
+        observability:
+          tracing: {sample_ratio: 0.25, service_name: edge-proxy, endpoint: "http://collector:4318"}
+        """).observability().tracing();
+
+    assertThat(t).isEqualTo(new ObservabilityConfig.Tracing(true, 0.25, "edge-proxy", "http://collector:4318"));
+  }
+
+  @Test
+  void rejectsASampleRatioOutsideZeroToOneAndAnEndpointThatIsNotAUrl() {
+    assertThatThrownBy(() -> parse("observability: {tracing: {sample_ratio: 1.5}}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("observability.tracing.sample_ratio: 1.5");
+    assertThatThrownBy(() -> parse("observability: {tracing: {endpoint: collector:4318}}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("observability.tracing.endpoint: \"collector:4318\" (expected: an http:// or https:// URL)");
+  }
+
+  @Test
+  void logDefaultsToPlainInfoAndRefusesUnknownFormats() {
+    assertThat(parse("").observability().log()).isEqualTo(new ObservabilityConfig.Log("info", "plain"));
+    assertThat(parse("observability: {log: {level: debug, format: json}}").observability().log())
+        .isEqualTo(new ObservabilityConfig.Log("debug", "json"));
+    assertThatThrownBy(() -> parse("observability: {log: {format: xml}}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("observability.log.format: \"xml\" (expected: one of plain, json)");
+  }
 }

@@ -29,6 +29,10 @@ class AccessLogTest {
     call.firstMessageNanos = 12_345_678;
     call.messages = 64;
     call.completionTokens = 64;
+    call.promptTokens = 12;
+    call.requestId = "req-1";
+    call.requestModel = "llama-3";
+    call.clientAddress = new java.net.InetSocketAddress("10.1.2.3", 50412);
     call.status = Status.Code.OK;
     call.endNanos = 456_789_000;
     return call;
@@ -38,7 +42,9 @@ class AccessLogTest {
   void formatsOneJsonLineWithEveryField() {
     assertThat(AccessLog.format(finished(), NOW)).isEqualTo("{\"ts\":\"2026-11-24T17:41:00.123Z\","
         + "\"method\":\"StreamComplete\",\"route\":\"chat\",\"upstream\":\"sim-1\",\"key_id\":\"team-a\","
-        + "\"cache\":\"miss\",\"status\":\"OK\",\"ttft_ms\":12.346,\"duration_ms\":456.789,\"tokens\":64}");
+        + "\"cache\":\"miss\",\"status\":\"OK\",\"ttft_ms\":12.346,\"duration_ms\":456.789,\"tokens\":64,"
+        + "\"request_id\":\"req-1\",\"model\":\"llama-3\",\"client\":\"10.1.2.3:50412\",\"prompt_tokens\":12,"
+        + "\"completion_tokens\":64}");
   }
 
   @Test
@@ -49,7 +55,8 @@ class AccessLogTest {
 
     assertThat(AccessLog.format(rejected, NOW)).contains("\"route\":\"none\"", "\"upstream\":\"none\"",
         "\"key_id\":\"none\"", "\"cache\":\"none\"", "\"status\":\"NOT_FOUND\"", "\"ttft_ms\":null",
-        "\"tokens\":0");
+        "\"tokens\":0", "\"request_id\":\"none\"", "\"model\":\"none\"", "\"prompt_tokens\":null",
+        "\"completion_tokens\":null");
   }
 
   @Test

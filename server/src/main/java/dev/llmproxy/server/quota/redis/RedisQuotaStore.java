@@ -8,13 +8,12 @@ import dev.llmproxy.server.quota.QuotaLimits;
 import dev.llmproxy.server.quota.QuotaPermit;
 import dev.llmproxy.server.quota.QuotaStore;
 import dev.llmproxy.server.quota.RedisStoreConfig;
-import io.lettuce.core.ClientOptions;
+import dev.llmproxy.server.redis.LazyRedisConnection;
+import dev.llmproxy.server.redis.RedisClientSettings;
+import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -58,7 +57,7 @@ public final class RedisQuotaStore implements QuotaStore {
   private final InstantSource clock;
   private final ClientResources resources;
   private final RedisClient client;
-  private final LazyRedisConnection connection;
+  private final LazyRedisConnection<String, String> connection;
   private final QuotaScript script = new QuotaScript();
   private final ConcurrentHashMap<String, String[]> keysBySubject = new ConcurrentHashMap<>();
   private final String slotPrefix = Long.toHexString(ThreadLocalRandom.current().nextLong()) + ":";
@@ -79,20 +78,12 @@ public final class RedisQuotaStore implements QuotaStore {
     this.config = config;
     this.clock = clock;
     this.timeoutMillis = config.timeout().toMillis();
-    this.resources = ClientResources.builder()
-        .ioThreadPoolSize(2)
-        .computationThreadPoolSize(2)
-        .reconnectDelay(Delay.exponential(Duration.ofMillis(20), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
-        .build();
-    RedisURI uri = RedisURI.create(config.uri());
+    this.resources = RedisClientSettings.resources(2);
+    RedisURI uri = RedisClientSettings.uri(config.uri(),
+        config.password() == null ? null : config.password().resolve()); // read at start, like every secret
     this.client = RedisClient.create(resources, uri);
-    client.setOptions(ClientOptions.builder()
-        .autoReconnect(true)
-        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-        .timeoutOptions(TimeoutOptions.enabled(config.timeout()))
-        .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(2)).keepAlive(true).build())
-        .build());
-    this.connection = new LazyRedisConnection(client, uri, Duration.ofMillis(500));
+    client.setOptions(RedisClientSettings.failFast(config.timeout()));
+    this.connection = new LazyRedisConnection<>(client, StringCodec.UTF8, uri, Duration.ofMillis(500));
     String mode = config.onFailure().name().toLowerCase();
     this.acquireFailures = Counter.builder("llmproxy.quota.store.failures").tag("store", "redis")
         .tag("operation", "acquire").tag("on_failure", mode)

@@ -85,8 +85,10 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
   private CompletionChunk.Builder held; // the delta that came with finish_reason, and any after it
   private Usage usage;
   private CompletionAssembler assembled; // Complete only
+  private final PropagatedHeaders propagated;
 
-  OpenAiCall(ServerCall<CompletionRequest, RespT> call, OpenAiEndpoint endpoint) {
+  OpenAiCall(ServerCall<CompletionRequest, RespT> call, OpenAiEndpoint endpoint, PropagatedHeaders propagated) {
+    this.propagated = propagated;
     this.call = call;
     this.unary = call.getMethodDescriptor().getType().serverSendsOneMessage();
     this.endpoint = endpoint;
@@ -137,7 +139,7 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     if (!unary) {
       call.sendHeaders(new Metadata());
     }
-    exchange = endpoint.send(message, this);
+    exchange = endpoint.send(message, propagated, this);
     exchange.whenComplete((response, failure) -> {
       if (failure != null) {
         sync.execute(() -> failed(failure));

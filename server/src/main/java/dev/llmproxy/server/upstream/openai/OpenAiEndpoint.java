@@ -87,7 +87,8 @@ final class OpenAiEndpoint {
   }
 
   /** Starts the streaming HTTP request for {@code request}; the handler receives the answer. */
-  CompletableFuture<HttpResponse<Void>> send(CompletionRequest request, HttpResponse.BodyHandler<Void> handler) {
+  CompletableFuture<HttpResponse<Void>> send(CompletionRequest request, PropagatedHeaders propagated,
+      HttpResponse.BodyHandler<Void> handler) {
     boolean chat = OpenAiRequestWriter.isChat(request);
     String model = upstreamModel != null ? upstreamModel : request.getModel();
     URI uri = chat ? urls.chat() : urls.completions();
@@ -95,6 +96,7 @@ final class OpenAiEndpoint {
         .POST(HttpRequest.BodyPublishers.ofByteArray(OpenAiRequestWriter.body(request, model)))
         .header("content-type", "application/json")
         .header("accept", "text/event-stream");
+    propagated.addTo(http);
     if (authorization != null) {
       http.header("authorization", authorization);
     }

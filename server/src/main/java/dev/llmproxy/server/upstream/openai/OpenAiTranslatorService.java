@@ -28,7 +28,7 @@ final class OpenAiTranslatorService {
       public ServerCall.Listener<CompletionRequest> startCall(ServerCall<CompletionRequest, RespT> call,
           Metadata headers) {
         call.request(2); // the request message, then the half-close
-        return new OpenAiCall<>(call, endpoint);
+        return new OpenAiCall<>(call, endpoint, PropagatedHeaders.from(headers));
       }
     };
   }

@@ -1,0 +1,93 @@
+package dev.llmproxy.server.observability.tracing;
+
+import dev.llmproxy.server.config.ConfigException;
+import dev.llmproxy.server.config.ObservabilityConfig;
+import io.grpc.ClientInterceptor;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.propagation.TextMapPropagator;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The proxy's traces: a server span per call ({@link TracingCallObserver}) and a client span per
+ * upstream attempt ({@link TracingClientInterceptor}), joined through the W3C {@code traceparent}
+ * header that the proxy forwards upstream. Built only when tracing is on, so with tracing off there
+ * is no observer, no interceptor and no SDK: nothing runs per call or per token.
+ */
+public final class ProxyTracing implements AutoCloseable {
+  static final String INSTRUMENTATION = "dev.llmproxy";
+
+  private final Tracer tracer;
+  private final TextMapPropagator propagator;
+  private final AutoCloseable owned;
+
+  private ProxyTracing(OpenTelemetry openTelemetry, AutoCloseable owned) {
+    this.tracer = openTelemetry.getTracer(INSTRUMENTATION);
+    this.propagator = openTelemetry.getPropagators().getTextMapPropagator();
+    this.owned = owned;
+  }
+
+  /**
+   * Tracing over an SDK configured by the OpenTelemetry autoconfiguration: the {@code OTEL_*}
+   * environment variables and system properties, with {@code config} as defaults beneath them.
+   * Only traces: metrics stay on the Prometheus registry and logs on standard output.
+   */
+  public static ProxyTracing fromConfig(ObservabilityConfig.Tracing config) {
+    Map<String, String> defaults = new HashMap<>();
+    defaults.put("otel.service.name", config.serviceName());
+    defaults.put("otel.traces.sampler", "parentbased_traceidratio");
+    defaults.put("otel.traces.sampler.arg", Double.toString(config.sampleRatio()));
+    defaults.put("otel.traces.exporter", "otlp");
+    // http/protobuf over the JDK's HttpClient: the one sender bundled (OTLP over gRPC would need OkHttp).
+    defaults.put("otel.exporter.otlp.protocol", "http/protobuf");
+    defaults.put("otel.metrics.exporter", "none");
+    defaults.put("otel.logs.exporter", "none");
+    if (config.endpoint() != null) {
+      defaults.put("otel.exporter.otlp.endpoint", config.endpoint());
+    }
+    OpenTelemetrySdk sdk;
+    try {
+      sdk = AutoConfiguredOpenTelemetrySdk.builder()
+          .addPropertiesSupplier(() -> defaults)
+          .disableShutdownHook() // closed with the proxy, after its calls
+          .build()
+          .getOpenTelemetrySdk();
+    } catch (ConfigurationException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw ConfigException.invalid("observability.tracing", "(with the OTEL_* environment)",
+          "settings the OpenTelemetry SDK accepts: " + cause.getMessage()
+              + " (OTLP is exported as http/protobuf; grpc is not bundled)");
+    }
+    return new ProxyTracing(sdk, sdk);
+  }
+
+  /** Tracing over an SDK the caller built and closes (tests: an in-memory exporter). */
+  public static ProxyTracing over(OpenTelemetry openTelemetry) {
+    return new ProxyTracing(Objects.requireNonNull(openTelemetry, "openTelemetry"), () -> {});
+  }
+
+  /** Starts and ends the server span of each call; an observer of the outermost interceptor. */
+  public TracingCallObserver callObserver() {
+    return new TracingCallObserver(tracer, propagator);
+  }
+
+  /** Starts and ends a client span for each upstream attempt; for every upstream channel. */
+  public ClientInterceptor upstreamInterceptor() {
+    return new TracingClientInterceptor(tracer, propagator);
+  }
+
+  /** Flushes the spans still buffered and stops the exporter. */
+  @Override
+  public void close() {
+    try {
+      owned.close();
+    } catch (Exception e) {
+      // the exporter's own failures are logged by the SDK; nothing to add at shutdown
+    }
+  }
+}
