@@ -41,7 +41,7 @@ final class OpenAiStreamingCall extends OpenAiCall {
   protected void generate() {
     tokens = new SeededTokenGenerator(request);
     metrics.addPromptTokens(SeededTokenGenerator.promptTokens(request));
-    nextDueNanos = System.nanoTime() + jittered(config.timeToFirstToken());
+    nextDueNanos = System.nanoTime() + firstTokenDelayNanos();
     pump();
   }
 
@@ -109,7 +109,7 @@ final class OpenAiStreamingCall extends OpenAiCall {
       exchange.endEvents();
       return;
     }
-    nextDueNanos = (waitedForTransport ? now : nextDueNanos) + jittered(config.interTokenLatency());
+    nextDueNanos = (waitedForTransport ? now : nextDueNanos) + nextTokenDelayNanos();
     waitedForTransport = false;
   }
 }
