@@ -70,7 +70,7 @@ final class RoutingScenario implements Scenario {
         o.duration("duration", Duration.ofSeconds(15)).toNanos(),
         o.duration("slo", Duration.ofMillis(100)).toNanos(),
         o.integer("seed", 1),
-        o.integer("batch", 8),
+        o.integer("batch", 32),
         o.integer("system-words", 300),
         o.integer("user-words", 20),
         o.integer("max-tokens", 24),
@@ -134,7 +134,7 @@ final class RoutingScenario implements Scenario {
         .withTimeToFirstToken(Duration.ofNanos((long) (10 * MS * slowdown)))
         .withInterTokenLatency(Duration.ofNanos((long) (8 * MS * slowdown)))
         .withMaxConcurrency(s.batch())
-        .withEngine(new EngineModel(Duration.ofNanos((long) (s.prefillMicros() * 1_000 * slowdown)), 0.05,
+        .withEngine(new EngineModel(Duration.ofNanos((long) (s.prefillMicros() * 1_000 * slowdown)), 0.02,
             s.kvCacheBlocks(), 16));
   }
 
@@ -284,7 +284,7 @@ final class RoutingScenario implements Scenario {
       m.put("user_words", userWords);
       m.put("max_tokens", maxTokens);
       m.put("kv_cache_blocks", kvCacheBlocks);
-      m.put("engine", "ttft 10ms + " + prefillMicros + "us per uncached prompt token, itl 8ms x (1 + 0.05 x (batch - 1)),"
+      m.put("engine", "ttft 10ms + " + prefillMicros + "us per uncached prompt token, itl 8ms x (1 + 0.02 x (batch - 1)),"
           + " 16-token blocks");
       return m;
     }

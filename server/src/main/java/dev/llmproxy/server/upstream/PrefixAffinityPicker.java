@@ -16,7 +16,7 @@ import java.util.List;
  * What: a call that carries an AffinityKey (a hash of its tenant and prompt prefix) goes to the
  * first endpoint clockwise from the key on the ring that is READY, not avoided by the call's
  * PickFilter, and below the load bound: in-flight < loadFactor x (total in flight + 1) / READY
- * endpoints. A full endpoint is passed over and the walk goes on, so overflow lands on the next
+ * endpoints (at least MIN_BOUND). A full endpoint is passed over and the walk goes on, so overflow lands on the next
  * endpoint of the ring, the same one for every call of that prefix (its cache warms too).
  * A call without a key, or one for which every endpoint is full or avoided, is balanced by load
  * alone: power of two choices over calls in flight, as least_outstanding.
@@ -32,6 +32,9 @@ import java.util.List;
  */
 /** Picks among the children of {@link PrefixAffinityLoadBalancer}. Immutable. */
 final class PrefixAffinityPicker extends SubchannelPicker {
+  /** Calls in flight an upstream may always have before its prefixes overflow. */
+  static final int MIN_BOUND = 2;
+
   private final EndpointRing ring;
   private final SubchannelPicker[] pickers; // every endpoint, ring order of identities
   private final InFlightCounter[] counters;
@@ -92,8 +95,10 @@ final class PrefixAffinityPicker extends SubchannelPicker {
         total += counters[i].get();
       }
     }
-    // Mirrokni et al.: capacity ceil(c * (m + 1) / n), counting the call being placed.
-    long bound = (long) Math.ceil(loadFactor * (total + 1) / readyCount);
+    // Mirrokni et al.: capacity ceil(c * (m + 1) / n), counting the call being placed. At a handful
+    // of calls that is 1, so a prefix's second call would leave its upstream while the first is still
+    // closing; an engine batches far more than MIN_BOUND calls, so affinity holds up to there.
+    long bound = Math.max(MIN_BOUND, (long) Math.ceil(loadFactor * (total + 1) / readyCount));
     // Pools of up to 64 endpoints (all real ones) track what was seen without allocating.
     long seenMask = 0L;
     boolean[] seen = counters.length > Long.SIZE ? new boolean[counters.length] : null;
