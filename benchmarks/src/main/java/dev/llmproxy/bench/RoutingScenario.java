@@ -75,7 +75,8 @@ final class RoutingScenario implements Scenario {
         o.integer("user-words", 20),
         o.integer("max-tokens", 24),
         o.integer("kv-cache-blocks", 120),
-        o.integer("prefill-us", 500));
+        o.integer("prefill-us", 500),
+        o.number("load-factor", 1.25));
     List<Double> loads = o.numbers("loads", "0.5,0.8,0.95");
     List<String> policies = List.of(o.string("policies", "round_robin,least_outstanding,peak_ewma,prefix_affinity")
         .split(","));
@@ -114,7 +115,7 @@ final class RoutingScenario implements Scenario {
       double rate = load * capacity;
       List<RoutingWorkload.Arrival> arrivals = RoutingWorkload.arrivals(s.seed(), rate, s.durationNanos(),
           s.tenants(), variant.equals("skewed"), s.systemWords(), s.userWords(), s.maxTokens());
-      try (ProxyServer proxy = ProxyServer.start(new ConfigLoader().parse(proxyYaml(sims, policy)))) {
+      try (ProxyServer proxy = ProxyServer.start(new ConfigLoader().parse(proxyYaml(sims, policy, s.loadFactor())))) {
         Measured m = drive(proxy.port(), arrivals, sims, s.durationNanos() / 5);
         Map<String, Object> run = new LinkedHashMap<>();
         run.put("variant", variant);
@@ -146,7 +147,7 @@ final class RoutingScenario implements Scenario {
         + s.maxTokens() * itl;
   }
 
-  private static String proxyYaml(List<SimulatedBackend> sims, String policy) {
+  private static String proxyYaml(List<SimulatedBackend> sims, String policy, double loadFactor) {
     StringBuilder upstreams = new StringBuilder();
     for (SimulatedBackend sim : sims) {
       upstreams.append("\n      - {name: ").append(sim.name()).append(", address: \"").append(sim.address()).append("\"}");
@@ -158,10 +159,11 @@ final class RoutingScenario implements Scenario {
           - name: pool
             models: ["*"]
             default: true
-            lb: %s
+            lb: %s%s
             timeouts: {first_token: 120s, between_tokens: 60s}
             upstreams:%s
-        """.formatted(policy, upstreams);
+        """.formatted(policy, policy.equals("prefix_affinity")
+            ? "\n    prefix_affinity: {load_factor: " + loadFactor + "}" : "", upstreams);
   }
 
   /** Sends every arrival when it is due, waits for all to end, and measures. */
@@ -271,7 +273,7 @@ final class RoutingScenario implements Scenario {
   }
 
   record Settings(int sims, int tenants, long durationNanos, long sloNanos, int seed, int batch, int systemWords,
-      int userWords, int maxTokens, int kvCacheBlocks, int prefillMicros) {
+      int userWords, int maxTokens, int kvCacheBlocks, int prefillMicros, double loadFactor) {
     Map<String, Object> toMap() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("sims", sims);
@@ -284,6 +286,7 @@ final class RoutingScenario implements Scenario {
       m.put("user_words", userWords);
       m.put("max_tokens", maxTokens);
       m.put("kv_cache_blocks", kvCacheBlocks);
+      m.put("prefix_affinity_load_factor", loadFactor);
       m.put("engine", "ttft 10ms + " + prefillMicros + "us per uncached prompt token, itl 8ms x (1 + 0.02 x (batch - 1)),"
           + " 16-token blocks");
       return m;
