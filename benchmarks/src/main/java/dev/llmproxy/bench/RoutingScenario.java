@@ -74,7 +74,7 @@ final class RoutingScenario implements Scenario {
         o.integer("system-words", 300),
         o.integer("user-words", 20),
         o.integer("max-tokens", 24),
-        o.integer("kv-cache-blocks", 120),
+        o.integer("kv-cache-blocks", 200),
         o.integer("prefill-us", 500),
         o.number("load-factor", 1.25));
     List<Double> loads = o.numbers("loads", "0.5,0.8,0.95");
