@@ -18,7 +18,7 @@ import java.util.Map;
  */
 public final class BenchMain {
   private static final List<Scenario> SCENARIOS = List.of(new LoadCommand(), new OverheadScenario(),
-      new RelayScenario(), new ManyStreamsScenario(), new ScaleScenario());
+      new RelayScenario(), new ManyStreamsScenario(), new ScaleScenario(), new RoutingScenario());
 
   private BenchMain() {}
 

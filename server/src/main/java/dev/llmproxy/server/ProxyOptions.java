@@ -82,6 +82,7 @@ record ProxyOptions(Path config, String host, Integer port, List<UpstreamEndpoin
         return p;
       }
     }
-    throw ConfigException.invalid("--lb", value, "one of least_outstanding, round_robin, pick_first");
+    throw ConfigException.invalid("--lb", value, "one of " + String.join(", ",
+        java.util.Arrays.stream(LbPolicy.values()).map(LbPolicy::policyName).toList()));
   }
 }

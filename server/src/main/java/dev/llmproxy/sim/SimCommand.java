@@ -54,6 +54,15 @@ public final class SimCommand {
         --stall-after-tokens N      stop sending after N tokens until the call is cancelled
                                     (default off)
 
+      Engine model (TTFT = queueing + --ttft + uncached prompt tokens x --prefill-per-token;
+      ITL = --itl x (1 + --itl-growth x (calls generating - 1)); README "The simulated backend"):
+        --prefill-per-token DURATION  prefill time per prompt token not in the cache, like 200us
+                                    (default 0)
+        --kv-cache-blocks N         prompt blocks the prefix cache holds, LRU; 0 for none (default 0)
+        --kv-block-tokens N         prompt tokens (words) per block (default 16)
+        --itl-growth X              ITL slow-down per further call in the batch, like 0.05
+                                    (default 0)
+
       Only with --protocol openai (--fail-code and --fail-after-code map to HTTP statuses:
       UNAVAILABLE 503, RESOURCE_EXHAUSTED 429, INTERNAL 500, INVALID_ARGUMENT 400, ...):
         --http-error-rate RATE      share of requests, 0 to 1, answered with --http-error-status
@@ -75,7 +84,8 @@ public final class SimCommand {
       "--ttft", "--itl", "--jitter", "--max-concurrency", "--max-queue", "--fail-rate", "--fail-code",
       "--fail-after-tokens", "--fail-after-code", "--stall-after-tokens", "--http-error-rate",
       "--http-error-status", "--retry-after", "--malformed-after-tokens", "--close-after-tokens",
-      "--no-usage", "--served-models", "--api-key", "--loading");
+      "--no-usage", "--served-models", "--api-key", "--loading", "--prefill-per-token", "--kv-cache-blocks",
+      "--kv-block-tokens", "--itl-growth");
   /** Flags that take no value. */
   private static final List<String> SWITCHES = List.of("--no-usage");
   /** Flags that only the OpenAI-compatible backend has. */
@@ -244,6 +254,13 @@ public final class SimCommand {
         case "--jitter" -> config = config.withJitter(duration(flag, value));
         case "--max-concurrency" ->
             config = config.withMaxConcurrency(intIn(flag, value, 0, Integer.MAX_VALUE));
+        case "--prefill-per-token" ->
+            config = config.withEngine(config.engine().withPrefillPerToken(duration(flag, value)));
+        case "--kv-cache-blocks" -> config = config.withEngine(config.engine().withKvCache(
+            intIn(flag, value, 0, Integer.MAX_VALUE), config.engine().kvBlockTokens()));
+        case "--kv-block-tokens" -> config = config.withEngine(config.engine().withKvCache(
+            config.engine().kvCacheBlocks(), intIn(flag, value, 1, 1 << 16)));
+        case "--itl-growth" -> config = config.withEngine(config.engine().withItlGrowth(growth(flag, value)));
         case "--max-queue" -> config = config.withMaxQueue(intIn(flag, value, 0, Integer.MAX_VALUE));
         case "--fail-rate" -> faults = faults.withFailRate(rate(flag, value), faults.failCode());
         case "--fail-code" -> faults = faults.withFailRate(faults.failRate(), code(flag, value));
@@ -348,6 +365,18 @@ public final class SimCommand {
       throw new UsageException(flag + ": '" + value + "' (expected: a duration >= 0, like 20ms)");
     }
     return d;
+  }
+
+  private static double growth(String flag, String value) throws UsageException {
+    try {
+      double growth = Double.parseDouble(value.trim());
+      if (growth >= 0 && growth <= 100) {
+        return growth;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below.
+    }
+    throw new UsageException(flag + ": '" + value + "' (expected: a number from 0 to 100, like 0.05)");
   }
 
   private static double rate(String flag, String value) throws UsageException {

@@ -54,6 +54,7 @@ public final class SimulatedBackend implements AutoCloseable {
   private final HealthStatusManager health;
   private final ScheduledThreadPoolExecutor scheduler;
   private final AdmissionQueue admission;
+  private final PrefixKvCache kvCache;
   private final CallRecorder recorder;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicReference<SimulatedBackendConfig> config;
@@ -64,6 +65,7 @@ public final class SimulatedBackend implements AutoCloseable {
       HealthStatusManager health,
       ScheduledThreadPoolExecutor scheduler,
       AdmissionQueue admission,
+      PrefixKvCache kvCache,
       CallRecorder recorder,
       AtomicReference<SimulatedBackendConfig> config) {
     this.server = server;
@@ -72,6 +74,7 @@ public final class SimulatedBackend implements AutoCloseable {
     this.health = health;
     this.scheduler = scheduler;
     this.admission = admission;
+    this.kvCache = kvCache;
     this.recorder = recorder;
     this.config = config;
   }
@@ -95,10 +98,11 @@ public final class SimulatedBackend implements AutoCloseable {
     scheduler.setRemoveOnCancelPolicy(true);
     AdmissionQueue admission = new AdmissionQueue(config.maxConcurrency(), config.maxQueue());
     CallRecorder recorder = new CallRecorder();
+    PrefixKvCache kvCache = new PrefixKvCache();
     HealthStatusManager health = new HealthStatusManager();
     AtomicReference<SimulatedBackendConfig> current = new AtomicReference<>(config);
     SimulatedLlmService service =
-        new SimulatedLlmService(current::get, scheduler, admission, recorder);
+        new SimulatedLlmService(current::get, scheduler, admission, kvCache, recorder);
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
         .directExecutor()
         .addService(ServerInterceptors.intercept(
@@ -119,12 +123,27 @@ public final class SimulatedBackend implements AutoCloseable {
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
     return new SimulatedBackend(
-        server, dialHost(host), health, scheduler, admission, recorder, current);
+        server, dialHost(host), health, scheduler, admission, kvCache, recorder, current);
   }
 
   /** Starts a backend on an ephemeral port of 127.0.0.1. */
   public static SimulatedBackend start(SimulatedBackendConfig config) throws IOException {
     return start("127.0.0.1", 0, config);
+  }
+
+  /** Its prefix KV cache, whose counters say how much of the prompts it was sent were cached. */
+  public PrefixKvCache kvCache() {
+    return kvCache;
+  }
+
+  /** Calls generating now (holding a batch slot). */
+  public int running() {
+    return admission.running();
+  }
+
+  /** Calls waiting for a batch slot now. */
+  public int waiting() {
+    return admission.queued();
   }
 
   /** The port it listens on. */

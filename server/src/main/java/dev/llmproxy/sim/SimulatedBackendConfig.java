@@ -32,6 +32,7 @@ import java.time.Duration;
  * @param maxConcurrency calls that generate at once; {@code 0} for unlimited
  * @param maxQueue calls that may wait for a slot beyond {@code maxConcurrency}; {@code >= 0}
  * @param faults faults to inject
+ * @param engine how prefill, the prefix cache and the batch size change the timing (see {@link EngineModel})
  */
 public record SimulatedBackendConfig(
     String name,
@@ -40,7 +41,8 @@ public record SimulatedBackendConfig(
     Duration jitter,
     int maxConcurrency,
     int maxQueue,
-    Faults faults) {
+    Faults faults,
+    EngineModel engine) {
 
   /** The {@code maxQueue} of {@link #defaults(String)}: in effect unbounded, like a GPU server's queue. */
   public static final int UNBOUNDED_QUEUE = Integer.MAX_VALUE;
@@ -63,6 +65,19 @@ public record SimulatedBackendConfig(
       throw new IllegalArgumentException("maxQueue: " + maxQueue + " (expected: >= 0)");
     }
     requireNonNull(faults, "faults");
+    requireNonNull(engine, "engine");
+  }
+
+  /** Settings without an engine model: the plain configured TTFT and ITL. */
+  public SimulatedBackendConfig(String name, Duration timeToFirstToken, Duration interTokenLatency, Duration jitter,
+      int maxConcurrency, int maxQueue, Faults faults) {
+    this(name, timeToFirstToken, interTokenLatency, jitter, maxConcurrency, maxQueue, faults, EngineModel.none());
+  }
+
+  /** Returns a copy with another engine model. */
+  public SimulatedBackendConfig withEngine(EngineModel newEngine) {
+    return new SimulatedBackendConfig(
+        name, timeToFirstToken, interTokenLatency, jitter, maxConcurrency, maxQueue, faults, newEngine);
   }
 
   /** No delays, unlimited concurrency, an unbounded queue, no faults. */
@@ -74,43 +89,43 @@ public record SimulatedBackendConfig(
   /** Returns a copy with another name. */
   public SimulatedBackendConfig withName(String newName) {
     return new SimulatedBackendConfig(
-        newName, timeToFirstToken, interTokenLatency, jitter, maxConcurrency, maxQueue, faults);
+        newName, timeToFirstToken, interTokenLatency, jitter, maxConcurrency, maxQueue, faults, engine);
   }
 
   /** Returns a copy with another time to first token. */
   public SimulatedBackendConfig withTimeToFirstToken(Duration ttft) {
     return new SimulatedBackendConfig(
-        name, ttft, interTokenLatency, jitter, maxConcurrency, maxQueue, faults);
+        name, ttft, interTokenLatency, jitter, maxConcurrency, maxQueue, faults, engine);
   }
 
   /** Returns a copy with another inter-token latency. */
   public SimulatedBackendConfig withInterTokenLatency(Duration itl) {
     return new SimulatedBackendConfig(
-        name, timeToFirstToken, itl, jitter, maxConcurrency, maxQueue, faults);
+        name, timeToFirstToken, itl, jitter, maxConcurrency, maxQueue, faults, engine);
   }
 
   /** Returns a copy with another jitter. */
   public SimulatedBackendConfig withJitter(Duration newJitter) {
     return new SimulatedBackendConfig(
-        name, timeToFirstToken, interTokenLatency, newJitter, maxConcurrency, maxQueue, faults);
+        name, timeToFirstToken, interTokenLatency, newJitter, maxConcurrency, maxQueue, faults, engine);
   }
 
   /** Returns a copy with another concurrency cap ({@code 0}: unlimited). */
   public SimulatedBackendConfig withMaxConcurrency(int newMaxConcurrency) {
     return new SimulatedBackendConfig(
-        name, timeToFirstToken, interTokenLatency, jitter, newMaxConcurrency, maxQueue, faults);
+        name, timeToFirstToken, interTokenLatency, jitter, newMaxConcurrency, maxQueue, faults, engine);
   }
 
   /** Returns a copy with another queue bound. */
   public SimulatedBackendConfig withMaxQueue(int newMaxQueue) {
     return new SimulatedBackendConfig(
-        name, timeToFirstToken, interTokenLatency, jitter, maxConcurrency, newMaxQueue, faults);
+        name, timeToFirstToken, interTokenLatency, jitter, maxConcurrency, newMaxQueue, faults, engine);
   }
 
   /** Returns a copy with other faults. */
   public SimulatedBackendConfig withFaults(Faults newFaults) {
     return new SimulatedBackendConfig(
-        name, timeToFirstToken, interTokenLatency, jitter, maxConcurrency, maxQueue, newFaults);
+        name, timeToFirstToken, interTokenLatency, jitter, maxConcurrency, maxQueue, newFaults, engine);
   }
 
   @Override
@@ -121,7 +136,7 @@ public record SimulatedBackendConfig(
         + ", jitter=" + DurationText.format(jitter)
         + ", maxConcurrency=" + (maxConcurrency == 0 ? "unlimited" : maxConcurrency)
         + ", maxQueue=" + (maxQueue == UNBOUNDED_QUEUE ? "unbounded" : maxQueue)
-        + ", faults=" + faults + "}";
+        + ", faults=" + faults + ", engine=" + engine + "}";
   }
 
   private static void requireNonNegative(String field, Duration value) {

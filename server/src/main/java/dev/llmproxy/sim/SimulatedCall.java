@@ -42,6 +42,7 @@ public abstract class SimulatedCall {
   protected final CompletionRequest request;
   private final ScheduledExecutorService scheduler;
   private final AdmissionQueue admission;
+  private final PrefixKvCache kvCache;
   private final CallRecorder recorder;
   @Nullable private final Deadline deadline;
   private final Runnable admittedCallback = this::admittedFromQueue;
@@ -63,12 +64,14 @@ public abstract class SimulatedCall {
       SimulatedBackendConfig config,
       ScheduledExecutorService scheduler,
       AdmissionQueue admission,
+      PrefixKvCache kvCache,
       CallRecorder recorder,
       RecordedCall record,
       @Nullable Deadline deadline) {
     this.config = config;
     this.scheduler = scheduler;
     this.admission = admission;
+    this.kvCache = kvCache;
     this.recorder = recorder;
     this.record = record;
     this.request = record.request();
@@ -178,6 +181,34 @@ public abstract class SimulatedCall {
       nanos += ThreadLocalRandom.current().nextLong(-jitter, jitter + 1);
     }
     return Math.max(0, nanos);
+  }
+
+  /**
+   * Delay from admission to the first token: the configured TTFT (jittered) plus the prefill of the
+   * prompt tokens the prefix cache does not hold (see {@link EngineModel}). Looks the prompt up in,
+   * and stores it into, the cache: call once per call.
+   */
+  protected final long firstTokenDelayNanos() {
+    EngineModel engine = config.engine();
+    long delay = jittered(config.timeToFirstToken());
+    long prefill = engine.prefillPerToken().toNanos();
+    int cached = kvCache.lookUpAndStore(request, engine.kvCacheBlocks(), engine.kvBlockTokens());
+    if (prefill > 0) {
+      int uncached = Math.max(0, SeededTokenGenerator.promptTokens(request) - cached);
+      delay += prefill * uncached;
+    }
+    return delay;
+  }
+
+  /** Delay to the next token: the configured ITL (jittered), longer the fuller the batch. */
+  protected final long nextTokenDelayNanos() {
+    long itl = jittered(config.interTokenLatency());
+    double growth = config.engine().itlGrowth();
+    if (growth == 0) {
+      return itl;
+    }
+    int others = Math.max(0, admission.running() - 1);
+    return (long) (itl * (1 + growth * others));
   }
 
   /** Usage of a completion with {@code completionTokens} tokens. */

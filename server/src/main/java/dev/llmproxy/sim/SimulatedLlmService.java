@@ -20,6 +20,7 @@ final class SimulatedLlmService extends LlmProxyGrpc.LlmProxyImplBase {
   private final Supplier<SimulatedBackendConfig> config;
   private final ScheduledExecutorService scheduler;
   private final AdmissionQueue admission;
+  private final PrefixKvCache kvCache;
   private final CallRecorder recorder;
   private final AtomicLong ids = new AtomicLong();
 
@@ -27,7 +28,9 @@ final class SimulatedLlmService extends LlmProxyGrpc.LlmProxyImplBase {
       Supplier<SimulatedBackendConfig> config,
       ScheduledExecutorService scheduler,
       AdmissionQueue admission,
+      PrefixKvCache kvCache,
       CallRecorder recorder) {
+    this.kvCache = kvCache;
     this.config = config;
     this.scheduler = scheduler;
     this.admission = admission;
@@ -38,7 +41,7 @@ final class SimulatedLlmService extends LlmProxyGrpc.LlmProxyImplBase {
   public void complete(CompletionRequest request, StreamObserver<Completion> responseObserver) {
     SimulatedBackendConfig current = config.get();
     Deadline deadline = Context.current().getDeadline();
-    new UnaryCall(current, scheduler, admission, recorder,
+    new UnaryCall(current, scheduler, admission, kvCache, recorder,
         record("Complete", current, request, deadline), deadline,
         (ServerCallStreamObserver<Completion>) responseObserver)
         .startOn();
@@ -49,7 +52,7 @@ final class SimulatedLlmService extends LlmProxyGrpc.LlmProxyImplBase {
       CompletionRequest request, StreamObserver<CompletionChunk> responseObserver) {
     SimulatedBackendConfig current = config.get();
     Deadline deadline = Context.current().getDeadline();
-    new StreamingCall(current, scheduler, admission, recorder,
+    new StreamingCall(current, scheduler, admission, kvCache, recorder,
         record("StreamComplete", current, request, deadline), deadline,
         (ServerCallStreamObserver<CompletionChunk>) responseObserver)
         .startOn();

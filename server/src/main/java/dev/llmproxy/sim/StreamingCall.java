@@ -31,11 +31,12 @@ final class StreamingCall extends SimulatedCall {
       SimulatedBackendConfig config,
       ScheduledExecutorService scheduler,
       AdmissionQueue admission,
+      PrefixKvCache kvCache,
       CallRecorder recorder,
       RecordedCall record,
       @Nullable Deadline deadline,
       ServerCallStreamObserver<CompletionChunk> out) {
-    super(config, scheduler, admission, recorder, record, deadline);
+    super(config, scheduler, admission, kvCache, recorder, record, deadline);
     this.out = out;
   }
 
@@ -54,7 +55,7 @@ final class StreamingCall extends SimulatedCall {
   @Override
   protected void generate() {
     tokens = new AnswerScript(request);
-    nextDueNanos = System.nanoTime() + jittered(config.timeToFirstToken());
+    nextDueNanos = System.nanoTime() + firstTokenDelayNanos();
     pump();
   }
 
@@ -107,7 +108,7 @@ final class StreamingCall extends SimulatedCall {
       out.onCompleted();
       return;
     }
-    nextDueNanos = (waitedForTransport ? now : nextDueNanos) + jittered(config.interTokenLatency());
+    nextDueNanos = (waitedForTransport ? now : nextDueNanos) + nextTokenDelayNanos();
     waitedForTransport = false;
   }
 }

@@ -23,11 +23,12 @@ final class UnaryCall extends SimulatedCall {
       SimulatedBackendConfig config,
       ScheduledExecutorService scheduler,
       AdmissionQueue admission,
+      PrefixKvCache kvCache,
       CallRecorder recorder,
       RecordedCall record,
       @Nullable Deadline deadline,
       ServerCallStreamObserver<Completion> out) {
-    super(config, scheduler, admission, recorder, record, deadline);
+    super(config, scheduler, admission, kvCache, recorder, record, deadline);
     this.out = out;
   }
 
@@ -50,9 +51,9 @@ final class UnaryCall extends SimulatedCall {
     int total = tokens.produced();
     int faultPoint = faultPoint(total);
     int dueTokens = faultPoint >= 0 ? faultPoint : Math.max(0, total - 1);
-    long delay = jittered(config.timeToFirstToken());
+    long delay = firstTokenDelayNanos();
     for (int i = 0; i < dueTokens; i++) {
-      delay = saturatedAdd(delay, jittered(config.interTokenLatency()));
+      delay = saturatedAdd(delay, nextTokenDelayNanos());
     }
     schedule(faultPoint >= 0 ? () -> injectFault(faultPoint, true) : this::answer, delay);
   }

@@ -33,7 +33,7 @@ class SimCommandTest {
       + " --max-concurrency, --max-queue, --fail-rate, --fail-code, --fail-after-tokens,"
       + " --fail-after-code, --stall-after-tokens, --http-error-rate, --http-error-status,"
       + " --retry-after, --malformed-after-tokens, --close-after-tokens, --no-usage, --served-models,"
-      + " --api-key, --loading, --help";
+      + " --api-key, --loading, --prefill-per-token, --kv-cache-blocks, --kv-block-tokens, --itl-growth, --help";
 
   private final ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
   private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();

@@ -9,7 +9,11 @@ public enum LbPolicy {
   /** grpc-java's round_robin over READY upstreams. */
   ROUND_ROBIN,
   /** grpc-java's pick_first: one upstream at a time, the next on failure. No health checking. */
-  PICK_FIRST;
+  PICK_FIRST,
+  /** Power of two choices on a peak-sensitive average of TTFT and inter-token latency x calls in flight. */
+  PEAK_EWMA,
+  /** Consistent hashing of the prompt's prefix with bounded loads, so engines reuse their KV cache. */
+  PREFIX_AFFINITY;
 
   /** The policy name in gRPC service config, e.g. {@code round_robin}. */
   public String policyName() {

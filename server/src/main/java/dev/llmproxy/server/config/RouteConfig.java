@@ -15,6 +15,7 @@ import java.util.Objects;
  * @param resilience failover, stall detection, outlier ejection, load shedding, keepalive
  * @param protocol what the upstreams speak
  * @param openai the OpenAI-compatible upstreams' settings; {@code null} for {@code grpc} routes
+ * @param balancing settings of the load-balancing policy ({@code peak_ewma}, {@code prefix_affinity})
  */
 public record RouteConfig(
     String name,
@@ -32,7 +33,8 @@ public record RouteConfig(
     TlsClientConfig tls,
     RouteResilience resilience,
     UpstreamProtocol protocol,
-    OpenAiSettings openai) {
+    OpenAiSettings openai,
+    Balancing balancing) {
 
   public static final String ANY_MODEL = "*";
   public static final int DEFAULT_MAX_TOKENS_LIMIT = 4096;
@@ -44,9 +46,19 @@ public record RouteConfig(
     upstreams = List.copyOf(upstreams);
     Objects.requireNonNull(resilience, "resilience");
     Objects.requireNonNull(protocol, "protocol");
+    Objects.requireNonNull(balancing, "balancing");
     if ((protocol == UpstreamProtocol.OPENAI) != (openai != null)) {
       throw new IllegalArgumentException("openai settings go with protocol openai, and only with it");
     }
+  }
+
+  /** A route with the default balancing settings. */
+  public RouteConfig(String name, List<String> models, boolean isDefault, List<UpstreamEndpoint> upstreams,
+      String target, SimulatedUpstreams simulated, LbPolicy lb, int choiceCount, boolean healthCheck,
+      int maxTokensLimit, int defaultMaxTokens, int flowControlWindow, TlsClientConfig tls,
+      RouteResilience resilience, UpstreamProtocol protocol, OpenAiSettings openai) {
+    this(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck, maxTokensLimit,
+        defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, Balancing.defaults());
   }
 
   /** A gRPC route. */
@@ -55,7 +67,7 @@ public record RouteConfig(
       int maxTokensLimit, int defaultMaxTokens, int flowControlWindow, TlsClientConfig tls,
       RouteResilience resilience) {
     this(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck, maxTokensLimit,
-        defaultMaxTokens, flowControlWindow, tls, resilience, UpstreamProtocol.GRPC, null);
+        defaultMaxTokens, flowControlWindow, tls, resilience, UpstreamProtocol.GRPC, null, Balancing.defaults());
   }
 
   /** A route with the default resilience settings. */
@@ -106,50 +118,56 @@ public record RouteConfig(
     }
     TlsClientConfig tls = TlsClientConfig.from(node.child("tls"));
     RouteResilience resilience = RouteResilience.from(node);
+    Balancing balancing = Balancing.from(node, lb);
     node.rejectUnknownKeys();
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount,
-        healthCheck, limit, defaultMaxTokens, window, tls, resilience, protocol, openai);
+        healthCheck, limit, defaultMaxTokens, window, tls, resilience, protocol, openai, balancing);
   }
 
   public RouteConfig withModels(List<String> servedModels) {
     return new RouteConfig(name, servedModels, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing);
   }
 
   public RouteConfig withMaxTokens(int limit, int defaultMaxTokens) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        limit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);
+        limit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing);
   }
 
   public RouteConfig withFlowControlWindow(int bytes) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, bytes, tls, resilience, protocol, openai);
+        maxTokensLimit, defaultMaxTokens, bytes, tls, resilience, protocol, openai, balancing);
   }
 
   public RouteConfig withTls(TlsClientConfig clientTls) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls, resilience, protocol, openai);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls, resilience, protocol, openai, balancing);
   }
 
   public RouteConfig withResilience(RouteResilience newResilience) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, newResilience, protocol, openai);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, newResilience, protocol, openai, balancing);
   }
 
   public RouteConfig withHealthCheck(boolean enabled) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, enabled,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing);
+  }
+
+  public RouteConfig withBalancing(LbPolicy policy, Balancing newBalancing) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, policy, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, newBalancing);
   }
 
   public RouteConfig withUpstreams(List<UpstreamEndpoint> newUpstreams) {
     return new RouteConfig(name, models, isDefault, newUpstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing);
   }
 
   public RouteConfig withOpenAi(OpenAiSettings settings) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
         maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience,
-        settings == null ? UpstreamProtocol.GRPC : UpstreamProtocol.OPENAI, settings);
+        settings == null ? UpstreamProtocol.GRPC : UpstreamProtocol.OPENAI, settings, balancing);
   }
 
   /** A one-route setup over static upstreams, as {@code --upstreams a,b --lb POLICY} builds it. */

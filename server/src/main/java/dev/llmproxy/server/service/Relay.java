@@ -167,8 +167,8 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     attempts++;
     PickFilter filter = failedUpstreams.isEmpty() ? outliers : new AttemptFilter(outliers, failedUpstreams);
     Attempt attempt = new Attempt();
-    CallOptions options = CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory)
-        .withOption(Route.CALL_OPTION, route);
+    CallOptions options = route.withAffinity(CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory)
+        .withOption(Route.CALL_OPTION, route), request, ProxyContext.API_KEY_ID.get(context));
     Deadline deadline = context.getDeadline() != null ? context.getDeadline() : proxyDeadline;
     if (deadline != null) {
       options = options.withDeadline(deadline);

@@ -6,7 +6,8 @@ import java.net.SocketAddress;
 /**
  * Upstreams a call's pick should stay away from: ejected or busy ones, and those that already
  * failed this call. Passed to the load balancer in the call's {@link CallOptions} under
- * {@link #CALL_OPTION}; {@code least_outstanding} honours it, choosing among the others, and
+ * {@link #CALL_OPTION}; {@code least_outstanding}, {@code peak_ewma} and {@code prefix_affinity}
+ * honour it, choosing among the others ({@code round_robin} through a wrapping policy), and
  * still picks an avoided upstream when every upstream is avoided (trying beats failing).
  *
  * <p>Called on every pick, from any thread: implementations must be fast and must not block.

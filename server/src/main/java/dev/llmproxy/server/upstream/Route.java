@@ -1,6 +1,8 @@
 package dev.llmproxy.server.upstream;
 
+import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.RouteConfig;
+import dev.llmproxy.v1.CompletionRequest;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import java.net.InetSocketAddress;
@@ -9,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import javax.annotation.Nullable;
 
 /**
  * A route at run time: its config, the one load-balanced channel over its upstreams, and the
@@ -29,6 +32,7 @@ public final class Route {
   private final Function<SocketAddress, String> otherNames;
   private final AutoCloseable resources;
   private final NameRefresh names;
+  @Nullable private final PromptPrefixHasher prefixHasher;
 
   /**
    * @param namesByAddress configured upstream names keyed by {@code host:port}; upstreams not in
@@ -65,11 +69,22 @@ public final class Route {
     this.otherNames = Objects.requireNonNull(otherNames, "otherNames");
     this.resources = Objects.requireNonNull(resources, "resources");
     this.names = Objects.requireNonNull(names, "names");
+    this.prefixHasher = config.lb() == LbPolicy.PREFIX_AFFINITY
+        ? new PromptPrefixHasher(config.balancing().prefixChars(), config.balancing().tenantAware()) : null;
   }
 
   /** Asks the channel's name resolvers to look the upstreams up again now (after a reload). */
   public void refreshNames() {
     names.refresh();
+  }
+
+  /**
+   * The call options of an upstream call for {@code request} from {@code tenant}: with the request's
+   * {@link AffinityKey} where the route balances by prefix.
+   */
+  public CallOptions withAffinity(CallOptions options, CompletionRequest request, @Nullable String tenant) {
+    return prefixHasher == null ? options
+        : options.withOption(AffinityKey.CALL_OPTION, prefixHasher.keyOf(request, tenant));
   }
 
   /** Closes what the route holds besides its channel; after the channel has shut down. */

@@ -217,6 +217,7 @@ public final class UpstreamChannelFactory {
     if (config.lb() == LbPolicy.LEAST_OUTSTANDING) {
       sc.choiceCount(config.choiceCount());
     }
+    sc.ewmaDecay(config.balancing().ewmaDecay()).loadFactor(config.balancing().loadFactor());
     return sc.build();
   }
 

@@ -3,6 +3,7 @@ package dev.llmproxy.server.upstream;
 import static java.util.Objects.requireNonNull;
 
 import dev.llmproxy.server.config.LbPolicy;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -40,11 +41,15 @@ public final class UpstreamServiceConfig {
   private final LbPolicy policy;
   private final OptionalInt choiceCount;
   private final boolean healthCheck;
+  private final Duration ewmaDecay;
+  private final double loadFactor;
 
   private UpstreamServiceConfig(Builder builder) {
     this.policy = builder.policy;
     this.choiceCount = builder.choiceCount;
     this.healthCheck = builder.healthCheck;
+    this.ewmaDecay = builder.ewmaDecay;
+    this.loadFactor = builder.loadFactor;
   }
 
   /** A builder with the defaults: least_outstanding, default choiceCount, health checking on. */
@@ -58,6 +63,8 @@ public final class UpstreamServiceConfig {
     builder.policy = policy;
     builder.choiceCount = choiceCount;
     builder.healthCheck = healthCheck;
+    builder.ewmaDecay = ewmaDecay;
+    builder.loadFactor = loadFactor;
     return builder;
   }
 
@@ -93,6 +100,12 @@ public final class UpstreamServiceConfig {
   }
 
   private Map<String, ?> policyConfig() {
+    if (policy == LbPolicy.PEAK_EWMA) {
+      return Map.of("decayMillis", ewmaDecay.toNanos() / 1e6);
+    }
+    if (policy == LbPolicy.PREFIX_AFFINITY) {
+      return Map.of("loadFactor", loadFactor);
+    }
     if (choiceCount.isPresent()) {
       return Map.of("choiceCount", (double) choiceCount.getAsInt());
     }
@@ -109,12 +122,12 @@ public final class UpstreamServiceConfig {
     }
     UpstreamServiceConfig other = (UpstreamServiceConfig) o;
     return policy == other.policy && choiceCount.equals(other.choiceCount)
-        && healthCheck == other.healthCheck;
+        && healthCheck == other.healthCheck && ewmaDecay.equals(other.ewmaDecay) && loadFactor == other.loadFactor;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(policy, choiceCount, healthCheck);
+    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor);
   }
 
   @Override
@@ -129,8 +142,29 @@ public final class UpstreamServiceConfig {
     private LbPolicy policy = LbPolicy.LEAST_OUTSTANDING;
     private OptionalInt choiceCount = OptionalInt.empty();
     private boolean healthCheck = true;
+    private Duration ewmaDecay = PeakEwmaLoadBalancerProvider.DEFAULT_DECAY;
+    private double loadFactor = PrefixAffinityLoadBalancerProvider.DEFAULT_LOAD_FACTOR;
 
     private Builder() {
+    }
+
+    /** Sets how fast peak_ewma's latency averages forget. */
+    public Builder ewmaDecay(Duration decay) {
+      if (decay.toMillis() < 1) {
+        throw new IllegalArgumentException("ewmaDecay: " + decay + " (expected: at least 1ms)");
+      }
+      this.ewmaDecay = decay;
+      return this;
+    }
+
+    /** Sets prefix_affinity's bound on an upstream's load, as a multiple of the mean (the 1+ε). */
+    public Builder loadFactor(double factor) {
+      if (!(factor > 1) || factor > PrefixAffinityLoadBalancerProvider.MAX_LOAD_FACTOR) {
+        throw new IllegalArgumentException("loadFactor: " + factor + " (expected: above 1, at most "
+            + PrefixAffinityLoadBalancerProvider.MAX_LOAD_FACTOR + ")");
+      }
+      this.loadFactor = factor;
+      return this;
     }
 
     /** Sets the load-balancing policy. */

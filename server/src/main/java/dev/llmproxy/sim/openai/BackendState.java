@@ -3,6 +3,7 @@ package dev.llmproxy.sim.openai;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmproxy.sim.AdmissionQueue;
+import dev.llmproxy.sim.PrefixKvCache;
 import dev.llmproxy.sim.CallRecorder;
 import dev.llmproxy.sim.SimulatedBackendConfig;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 final class BackendState {
   final AtomicReference<SimulatedBackendConfig> config;
   final AdmissionQueue admission;
+  final PrefixKvCache kvCache = new PrefixKvCache();
   final CallRecorder recorder = new CallRecorder();
   final VllmMetrics metrics = new VllmMetrics();
   final OpenAiRequestParser parser = new OpenAiRequestParser(new ObjectMapper());

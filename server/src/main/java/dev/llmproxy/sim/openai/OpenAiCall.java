@@ -45,7 +45,7 @@ abstract class OpenAiCall extends SimulatedCall {
       OpenAiRequest openAi,
       OpenAiEncoder encoder,
       HttpExchange exchange) {
-    super(config, eventLoop, state.admission, state.recorder, record, null);
+    super(config, eventLoop, state.admission, state.kvCache, state.recorder, record, null);
     this.settings = settings;
     this.exchange = exchange;
     this.openAi = openAi;

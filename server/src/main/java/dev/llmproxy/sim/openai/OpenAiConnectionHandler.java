@@ -119,7 +119,8 @@ final class OpenAiConnectionHandler extends SimpleChannelInboundHandler<FullHttp
           ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE);
       case "/metrics" -> current.respond(HttpResponseStatus.OK, VllmMetrics.CONTENT_TYPE,
           Unpooled.copiedBuffer(state.metrics.render(state.primaryModel(), state.admission.running(),
-              state.admission.queued()), StandardCharsets.UTF_8));
+              state.admission.queued(), state.kvCache, state.config.get().engine().kvCacheBlocks()),
+              StandardCharsets.UTF_8));
       case "/v1/models" -> {
         if (authorized(request, errors) && available(errors)) {
           OpenAiSimSettings settings = state.settings();

@@ -44,7 +44,7 @@ final class OpenAiStreamingCall extends OpenAiCall {
   protected void generate() {
     tokens = new AnswerScript(request);
     metrics.addPromptTokens(SeededTokenGenerator.promptTokens(request));
-    nextDueNanos = System.nanoTime() + jittered(config.timeToFirstToken());
+    nextDueNanos = System.nanoTime() + firstTokenDelayNanos();
     pump();
   }
 
@@ -112,7 +112,7 @@ final class OpenAiStreamingCall extends OpenAiCall {
       exchange.endEvents();
       return;
     }
-    nextDueNanos = (waitedForTransport ? now : nextDueNanos) + jittered(config.interTokenLatency());
+    nextDueNanos = (waitedForTransport ? now : nextDueNanos) + nextTokenDelayNanos();
     waitedForTransport = false;
   }
 }

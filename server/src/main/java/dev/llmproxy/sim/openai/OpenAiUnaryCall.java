@@ -45,9 +45,9 @@ final class OpenAiUnaryCall extends OpenAiCall {
     int faultPoint = faultPoint(total);
     int point = crashPoint >= 0 && (faultPoint < 0 || crashPoint <= faultPoint) ? crashPoint : faultPoint;
     int dueTokens = point >= 0 ? point : Math.max(0, total - 1);
-    long delay = jittered(config.timeToFirstToken());
+    long delay = firstTokenDelayNanos();
     for (int i = 0; i < dueTokens; i++) {
-      delay = saturatedAdd(delay, jittered(config.interTokenLatency()));
+      delay = saturatedAdd(delay, nextTokenDelayNanos());
     }
     Runnable step;
     if (point >= 0 && point == crashPoint) {

@@ -1,0 +1,55 @@
+package dev.llmproxy.server.config;
+
+import java.time.Duration;
+
+/**
+ * Settings of the route's load-balancing policy beyond its name.
+ *
+ * @param ewmaDecay {@code peak_ewma}: how fast latency averages forget (Finagle's decay time)
+ * @param prefixChars {@code prefix_affinity}: characters of the prompt (system prompt and first
+ *     messages, in order) whose hash picks the upstream
+ * @param tenantAware {@code prefix_affinity}: whether the caller's API key id is part of the hash,
+ *     so tenants with the same prompt are spread and one tenant's calls stay together
+ * @param loadFactor {@code prefix_affinity}: the 1+ε of bounded loads; no upstream takes a call
+ *     while it has this times the mean calls in flight
+ */
+public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware, double loadFactor) {
+  public static final Duration DEFAULT_EWMA_DECAY = Duration.ofSeconds(10);
+  public static final int DEFAULT_PREFIX_CHARS = 1024;
+  public static final double DEFAULT_LOAD_FACTOR = 1.25;
+
+  public static Balancing defaults() {
+    return new Balancing(DEFAULT_EWMA_DECAY, DEFAULT_PREFIX_CHARS, true, DEFAULT_LOAD_FACTOR);
+  }
+
+  /** Reads {@code peak_ewma: {decay}} and {@code prefix_affinity: {...}} of a route using {@code lb}. */
+  static Balancing from(ConfigNode route, LbPolicy lb) {
+    Balancing d = defaults();
+    Duration decay = d.ewmaDecay();
+    if (route.has("peak_ewma")) {
+      requirePolicy(route, "peak_ewma", lb, LbPolicy.PEAK_EWMA);
+      ConfigNode node = route.child("peak_ewma");
+      decay = node.duration("decay", decay, Duration.ofMillis(1), Duration.ofHours(1));
+      node.rejectUnknownKeys();
+    }
+    int prefixChars = d.prefixChars();
+    boolean tenantAware = d.tenantAware();
+    double loadFactor = d.loadFactor();
+    if (route.has("prefix_affinity")) {
+      requirePolicy(route, "prefix_affinity", lb, LbPolicy.PREFIX_AFFINITY);
+      ConfigNode node = route.child("prefix_affinity");
+      prefixChars = node.integer("prefix_chars", prefixChars, 16, 1 << 20);
+      tenantAware = node.bool("tenant_aware", tenantAware);
+      loadFactor = node.number("load_factor", loadFactor, 1.01, 10);
+      node.rejectUnknownKeys();
+    }
+    return new Balancing(decay, prefixChars, tenantAware, loadFactor);
+  }
+
+  private static void requirePolicy(ConfigNode route, String key, LbPolicy lb, LbPolicy expected) {
+    if (lb != expected) {
+      throw ConfigException.invalid(route.pathOf(key), "a " + key + " section with lb: " + lb.policyName(),
+          "only with lb: " + expected.policyName());
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package dev.llmproxy.server.upstream;
+
+import static java.util.Objects.requireNonNull;
+
+import io.grpc.LoadBalancer.PickResult;
+import io.grpc.LoadBalancer.PickSubchannelArgs;
+import io.grpc.LoadBalancer.SubchannelPicker;
+import java.net.SocketAddress;
+import java.util.Arrays;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/*
+ * Power of two choices on cost = expected latency x (calls in flight + 1), Finagle's Peak EWMA.
+ *
+ * Expected latency = TTFT average + ITL_TOKENS x ITL average: what a new call would wait for its
+ * first token plus a short answer's worth of tokens, so an engine whose batches slowed down (long
+ * inter-token gaps) is avoided as well as one that queues. Where one of the two sampled endpoints
+ * has no average yet (new or returning), it borrows the other's: the comparison falls to calls in
+ * flight alone, neither favouring the newcomer (which would flood it) nor starving it.
+ *
+ * Avoidance as in LeastOutstandingPicker: avoided samples are passed over, then the cheapest
+ * endpoint not avoided, then the filter is ignored.
+ */
+/** Picks among the children of {@link PeakEwmaLoadBalancer}. Immutable. */
+final class PeakEwmaPicker extends SubchannelPicker {
+  /** Tokens of inter-token latency counted into the expected latency. */
+  static final int ITL_TOKENS = 16;
+
+  private final SubchannelPicker[] pickers;
+  private final PeakEwma[] stats;
+  private final List<List<SocketAddress>> addresses;
+  private final RandomGenerator random;
+
+  PeakEwmaPicker(List<SubchannelPicker> pickers, List<PeakEwma> stats, List<List<SocketAddress>> addresses,
+      RandomGenerator random) {
+    if (pickers.isEmpty() || pickers.size() != stats.size() || pickers.size() != addresses.size()) {
+      throw new IllegalArgumentException("pickers: " + pickers.size() + ", stats: " + stats.size()
+          + " (expected: the same number, at least 1)");
+    }
+    this.pickers = pickers.toArray(new SubchannelPicker[0]);
+    this.stats = stats.toArray(new PeakEwma[0]);
+    this.addresses = List.copyOf(addresses);
+    this.random = requireNonNull(random, "random");
+  }
+
+  @Override
+  public PickResult pickSubchannel(PickSubchannelArgs args) {
+    PickFilter filter = args.getCallOptions().getOption(PickFilter.CALL_OPTION);
+    int index = choose(filter == null || !filter.avoidsAny() ? null : filter);
+    PickResult result = pickers[index].pickSubchannel(args);
+    return result.getSubchannel() == null ? result : result.copyWithStreamTracerFactory(stats[index]);
+  }
+
+  int choose(PickFilter filter) {
+    int n = stats.length;
+    if (n == 1) {
+      return 0;
+    }
+    int a = random.nextInt(n);
+    int b = random.nextInt(n - 1);
+    if (b >= a) {
+      b++;
+    }
+    boolean avoidA = avoided(filter, a);
+    boolean avoidB = avoided(filter, b);
+    if (!avoidA && !avoidB) {
+      return cheaper(a, b);
+    }
+    if (!avoidA || !avoidB) {
+      return avoidA ? b : a;
+    }
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+      if (!avoided(filter, i) && (best < 0 || cheaper(i, best) == i)) {
+        best = i;
+      }
+    }
+    return best >= 0 ? best : choose(null);
+  }
+
+  /** The cheaper of two endpoints; ties go to {@code a}, which is random. */
+  int cheaper(int a, int b) {
+    double ttftA = stats[a].ttft();
+    double ttftB = stats[b].ttft();
+    double itlA = stats[a].itl();
+    double itlB = stats[b].itl();
+    // One without an average borrows the other's (neutral); both without: in-flight decides.
+    double latencyA = orElse(ttftA, ttftB, 0) + ITL_TOKENS * orElse(itlA, itlB, 0);
+    double latencyB = orElse(ttftB, ttftA, 0) + ITL_TOKENS * orElse(itlB, itlA, 0);
+    // Below a microsecond latencies are noise; floor them so in-flight still counts.
+    double costA = Math.max(latencyA, 1_000) * (stats[a].inFlight() + 1);
+    double costB = Math.max(latencyB, 1_000) * (stats[b].inFlight() + 1);
+    return costB < costA ? b : a;
+  }
+
+  private static double orElse(double value, double other, double none) {
+    return !Double.isNaN(value) ? value : !Double.isNaN(other) ? other : none;
+  }
+
+  private boolean avoided(PickFilter filter, int index) {
+    if (filter == null) {
+      return false;
+    }
+    for (SocketAddress address : addresses.get(index)) {
+      if (filter.avoids(address)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof PeakEwmaPicker other && random == other.random
+        && Arrays.equals(pickers, other.pickers) && Arrays.equals(stats, other.stats);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(pickers) * 31 + Arrays.hashCode(stats);
+  }
+
+  @Override
+  public String toString() {
+    return "PeakEwmaPicker{" + Arrays.toString(stats) + "}";
+  }
+}

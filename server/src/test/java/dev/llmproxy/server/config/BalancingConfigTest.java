@@ -1,0 +1,59 @@
+package dev.llmproxy.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llmproxy.server.upstream.UpstreamServiceConfig;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class BalancingConfigTest {
+  private final ConfigLoader loader = new ConfigLoader();
+
+  @Test
+  void readsThePolicySettings() {
+    RouteConfig affinity = loader.parse("""
+        routes:
+          - {name: r, default: true, upstreams: ['a:1'], lb: prefix_affinity,
+             prefix_affinity: {prefix_chars: 2048, tenant_aware: false, load_factor: 1.5}}
+        """).routes().get(0);
+    RouteConfig ewma = loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], lb: peak_ewma, peak_ewma: {decay: 30s}}]
+        """).routes().get(0);
+
+    assertThat(affinity.lb()).isEqualTo(LbPolicy.PREFIX_AFFINITY);
+    assertThat(affinity.balancing()).isEqualTo(new Balancing(Balancing.DEFAULT_EWMA_DECAY, 2048, false, 1.5));
+    assertThat(ewma.balancing().ewmaDecay()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(loader.parse("routes: [{name: r, default: true, upstreams: ['a:1']}]").routes().get(0).balancing())
+        .isEqualTo(Balancing.defaults());
+  }
+
+  @Test
+  void theServiceConfigCarriesThemToThePolicy() {
+    assertThat(UpstreamServiceConfig.newBuilder().policy(LbPolicy.PREFIX_AFFINITY).loadFactor(1.5).build()
+        .toServiceConfig().get("loadBalancingConfig"))
+        .isEqualTo(List.of(Map.of("prefix_affinity", Map.of("loadFactor", 1.5))));
+    assertThat(UpstreamServiceConfig.newBuilder().policy(LbPolicy.PEAK_EWMA).ewmaDecay(Duration.ofSeconds(3)).build()
+        .toServiceConfig().get("loadBalancingConfig"))
+        .isEqualTo(List.of(Map.of("peak_ewma", Map.of("decayMillis", 3000.0))));
+  }
+
+  @Test
+  void aSectionForAnotherPolicyOrABadValueNamesItsPath() {
+    assertThatThrownBy(() -> loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], prefix_affinity: {load_factor: 1.5}}]
+        """))
+        .hasMessage("routes[0].prefix_affinity: \"a prefix_affinity section with lb: least_outstanding\""
+            + " (expected: only with lb: prefix_affinity)");
+    assertThatThrownBy(() -> loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], lb: prefix_affinity, prefix_affinity: {load_factor: 1}}]
+        """))
+        .hasMessageStartingWith("routes[0].prefix_affinity.load_factor: 1");
+    assertThatThrownBy(() -> loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], lb: peak_ewma, peak_ewma: {decay: 0}}]
+        """))
+        .hasMessageStartingWith("routes[0].peak_ewma.decay: ");
+  }
+}
