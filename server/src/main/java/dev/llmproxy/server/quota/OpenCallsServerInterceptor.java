@@ -1,6 +1,7 @@
 package dev.llmproxy.server.quota;
 
 import dev.llmproxy.server.service.ProxyContext;
+import io.grpc.Context;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -70,6 +71,10 @@ public final class OpenCallsServerInterceptor implements ServerInterceptor {
       return new ServerCall.Listener<>() {};
     }
     Slot slot = new Slot(count);
+    // The call's context is cancelled as soon as the client goes away, before onCancel reaches this
+    // listener: released there too, at the same moment as the store's slot (SettlingServerCall), so a
+    // client that cancels and calls again finds both free.
+    Context.current().addListener(cancelled -> slot.release(), Runnable::run);
     ServerCall.Listener<ReqT> listener;
     try {
       listener = next.startCall(new SimpleForwardingServerCall<>(call) {
