@@ -24,7 +24,7 @@ class BalancingConfigTest {
         """).routes().get(0);
 
     assertThat(affinity.lb()).isEqualTo(LbPolicy.PREFIX_AFFINITY);
-    assertThat(affinity.balancing()).isEqualTo(new Balancing(Balancing.DEFAULT_EWMA_DECAY, 2048, false, 1.5));
+    assertThat(affinity.balancing()).isEqualTo(new Balancing(Balancing.DEFAULT_EWMA_DECAY, 2048, false, 1.5, Balancing.DEFAULT_REPORT_TTL));
     assertThat(ewma.balancing().ewmaDecay()).isEqualTo(Duration.ofSeconds(30));
     assertThat(loader.parse("routes: [{name: r, default: true, upstreams: ['a:1']}]").routes().get(0).balancing())
         .isEqualTo(Balancing.defaults());
