@@ -1,10 +1,7 @@
 package dev.llmproxy.server.upstream;
 
-import io.grpc.LoadBalancer;
-import io.grpc.LoadBalancerProvider;
 import io.grpc.NameResolver.ConfigOrError;
 import io.grpc.Status;
-import io.grpc.protobuf.services.HealthCheckingLoadBalancerUtil;
 import java.time.Duration;
 import java.util.Map;
 
@@ -18,36 +15,13 @@ import java.util.Map;
  * {@code reportTtlMillis} is optional (10 s), from 1 ms to 1 h: how long a report counts after it
  * arrived. Health checking works as for {@link LeastOutstandingLoadBalancerProvider}.
  */
-public final class LeastLoadedLoadBalancerProvider extends LoadBalancerProvider {
+public final class LeastLoadedLoadBalancerProvider extends HealthCheckedPolicyProvider {
   public static final String POLICY_NAME = "least_loaded";
   public static final Duration DEFAULT_REPORT_TTL = Duration.ofSeconds(10);
   private static final double MAX_TTL_MILLIS = Duration.ofHours(1).toMillis();
 
-  private static final LoadBalancer.Factory UNCHECKED_FACTORY = new LoadBalancer.Factory() {
-    @Override
-    public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-      return new LeastLoadedLoadBalancer(helper);
-    }
-  };
-
-  @Override
-  public boolean isAvailable() {
-    return true;
-  }
-
-  @Override
-  public int getPriority() {
-    return 5;
-  }
-
-  @Override
-  public String getPolicyName() {
-    return POLICY_NAME;
-  }
-
-  @Override
-  public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-    return HealthCheckingLoadBalancerUtil.newHealthCheckingLoadBalancer(UNCHECKED_FACTORY, helper);
+  public LeastLoadedLoadBalancerProvider() {
+    super(POLICY_NAME, LeastLoadedLoadBalancer::new);
   }
 
   @Override
