@@ -106,7 +106,8 @@ public final class SimulatedBackend implements AutoCloseable {
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
         .directExecutor()
         .addService(ServerInterceptors.intercept(
-            service, new UpstreamMetadataServerInterceptor(config.name())))
+            service, new LoadReportServerInterceptor(new EngineLoadReporter(admission, kvCache, current::get)),
+            new UpstreamMetadataServerInterceptor(config.name())))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)

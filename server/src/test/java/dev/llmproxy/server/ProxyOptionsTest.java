@@ -47,7 +47,7 @@ class ProxyOptionsTest {
     assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--upstreams", "a:1,b"}))
         .hasMessage("--upstreams: \"b\" (expected: host:port with a port from 1 to 65535)");
     assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--upstreams", "a:1", "--lb", "random"}))
-        .hasMessage("--lb: \"random\" (expected: one of least_outstanding, round_robin, pick_first, peak_ewma, prefix_affinity)");
+        .hasMessage("--lb: \"random\" (expected: one of least_outstanding, round_robin, pick_first, peak_ewma, prefix_affinity, least_loaded)");
     assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--frobnicate", "1"}))
         .hasMessageStartingWith("--frobnicate: unknown flag");
     assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--port"}))

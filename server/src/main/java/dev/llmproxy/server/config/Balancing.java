@@ -12,17 +12,23 @@ import java.time.Duration;
  *     so tenants with the same prompt are spread and one tenant's calls stay together
  * @param loadFactor {@code prefix_affinity}: the 1+ε of bounded loads; no upstream takes a call
  *     while it has this times the mean calls in flight
+ * @param reportTtl {@code least_loaded}: how long an engine's load report counts after it arrived
  */
-public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware, double loadFactor) {
+public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware, double loadFactor,
+    Duration reportTtl) {
   public static final Duration DEFAULT_EWMA_DECAY = Duration.ofSeconds(10);
   public static final int DEFAULT_PREFIX_CHARS = 1024;
   public static final double DEFAULT_LOAD_FACTOR = 1.25;
+  public static final Duration DEFAULT_REPORT_TTL = Duration.ofSeconds(10);
 
   public static Balancing defaults() {
-    return new Balancing(DEFAULT_EWMA_DECAY, DEFAULT_PREFIX_CHARS, true, DEFAULT_LOAD_FACTOR);
+    return new Balancing(DEFAULT_EWMA_DECAY, DEFAULT_PREFIX_CHARS, true, DEFAULT_LOAD_FACTOR, DEFAULT_REPORT_TTL);
   }
 
-  /** Reads {@code peak_ewma: {decay}} and {@code prefix_affinity: {...}} of a route using {@code lb}. */
+  /**
+   * Reads {@code peak_ewma: {decay}}, {@code prefix_affinity: {...}} and
+   * {@code least_loaded: {report_ttl}} of a route using {@code lb}.
+   */
   static Balancing from(ConfigNode route, LbPolicy lb) {
     Balancing d = defaults();
     Duration decay = d.ewmaDecay();
@@ -43,7 +49,14 @@ public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware
       loadFactor = node.number("load_factor", loadFactor, 1.01, 10);
       node.rejectUnknownKeys();
     }
-    return new Balancing(decay, prefixChars, tenantAware, loadFactor);
+    Duration reportTtl = d.reportTtl();
+    if (route.has("least_loaded")) {
+      requirePolicy(route, "least_loaded", lb, LbPolicy.LEAST_LOADED);
+      ConfigNode node = route.child("least_loaded");
+      reportTtl = node.duration("report_ttl", reportTtl, Duration.ofMillis(1), Duration.ofHours(1));
+      node.rejectUnknownKeys();
+    }
+    return new Balancing(decay, prefixChars, tenantAware, loadFactor, reportTtl);
   }
 
   private static void requirePolicy(ConfigNode route, String key, LbPolicy lb, LbPolicy expected) {

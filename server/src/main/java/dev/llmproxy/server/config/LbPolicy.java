@@ -13,7 +13,9 @@ public enum LbPolicy {
   /** Power of two choices on a peak-sensitive average of TTFT and inter-token latency x calls in flight. */
   PEAK_EWMA,
   /** Consistent hashing of the prompt's prefix with bounded loads, so engines reuse their KV cache. */
-  PREFIX_AFFINITY;
+  PREFIX_AFFINITY,
+  /** Power of two choices on the queue depth and utilization that engines report (ORCA). */
+  LEAST_LOADED;
 
   /** The policy name in gRPC service config, e.g. {@code round_robin}. */
   public String policyName() {

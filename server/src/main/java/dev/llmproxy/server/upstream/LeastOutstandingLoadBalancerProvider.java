@@ -1,10 +1,7 @@
 package dev.llmproxy.server.upstream;
 
-import io.grpc.LoadBalancer;
-import io.grpc.LoadBalancerProvider;
 import io.grpc.NameResolver.ConfigOrError;
 import io.grpc.Status;
-import io.grpc.protobuf.services.HealthCheckingLoadBalancerUtil;
 import java.util.Map;
 
 /**
@@ -18,13 +15,13 @@ import java.util.Map;
  *
  * <p>Client-side health checking ({@code "healthCheckConfig": {"serviceName": ...}} in the same
  * service config) works as for round_robin: the balancer is built through grpc-services'
- * {@link HealthCheckingLoadBalancerUtil}, which watches {@code grpc.health.v1.Health/Watch} on
+ * {@link io.grpc.protobuf.services.HealthCheckingLoadBalancerUtil}, which watches {@code grpc.health.v1.Health/Watch} on
  * every connection and reports an endpoint READY only while it answers SERVING. Without a
  * {@code healthCheckConfig} that wrapper passes connection states through unchanged.
  *
  * <p>Registered through {@code META-INF/services/io.grpc.LoadBalancerProvider}.
  */
-public final class LeastOutstandingLoadBalancerProvider extends LoadBalancerProvider {
+public final class LeastOutstandingLoadBalancerProvider extends HealthCheckedPolicyProvider {
   /** The name to use in a service config's {@code loadBalancingConfig}. */
   public static final String POLICY_NAME = "least_outstanding";
   /** Endpoints sampled per pick unless configured: the "two" of power of two choices. */
@@ -36,31 +33,8 @@ public final class LeastOutstandingLoadBalancerProvider extends LoadBalancerProv
 
   private static final String CHOICE_COUNT = "choiceCount";
 
-  private static final LoadBalancer.Factory UNCHECKED_FACTORY = new LoadBalancer.Factory() {
-    @Override
-    public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-      return new LeastOutstandingLoadBalancer(helper);
-    }
-  };
-
-  @Override
-  public boolean isAvailable() {
-    return true;
-  }
-
-  @Override
-  public int getPriority() {
-    return 5;
-  }
-
-  @Override
-  public String getPolicyName() {
-    return POLICY_NAME;
-  }
-
-  @Override
-  public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-    return HealthCheckingLoadBalancerUtil.newHealthCheckingLoadBalancer(UNCHECKED_FACTORY, helper);
+  public LeastOutstandingLoadBalancerProvider() {
+    super(POLICY_NAME, LeastOutstandingLoadBalancer::new);
   }
 
   /**

@@ -1,10 +1,7 @@
 package dev.llmproxy.server.upstream;
 
-import io.grpc.LoadBalancer;
-import io.grpc.LoadBalancerProvider;
 import io.grpc.NameResolver.ConfigOrError;
 import io.grpc.Status;
-import io.grpc.protobuf.services.HealthCheckingLoadBalancerUtil;
 import java.time.Duration;
 import java.util.Map;
 
@@ -17,36 +14,13 @@ import java.util.Map;
  * {@code decayMillis} is optional (10 s, Finagle's and Linkerd's default), from 1 ms to 1 h. Health
  * checking works as for {@link LeastOutstandingLoadBalancerProvider}.
  */
-public final class PeakEwmaLoadBalancerProvider extends LoadBalancerProvider {
+public final class PeakEwmaLoadBalancerProvider extends HealthCheckedPolicyProvider {
   public static final String POLICY_NAME = "peak_ewma";
   public static final Duration DEFAULT_DECAY = Duration.ofSeconds(10);
   private static final double MAX_DECAY_MILLIS = Duration.ofHours(1).toMillis();
 
-  private static final LoadBalancer.Factory UNCHECKED_FACTORY = new LoadBalancer.Factory() {
-    @Override
-    public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-      return new PeakEwmaLoadBalancer(helper);
-    }
-  };
-
-  @Override
-  public boolean isAvailable() {
-    return true;
-  }
-
-  @Override
-  public int getPriority() {
-    return 5;
-  }
-
-  @Override
-  public String getPolicyName() {
-    return POLICY_NAME;
-  }
-
-  @Override
-  public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-    return HealthCheckingLoadBalancerUtil.newHealthCheckingLoadBalancer(UNCHECKED_FACTORY, helper);
+  public PeakEwmaLoadBalancerProvider() {
+    super(POLICY_NAME, PeakEwmaLoadBalancer::new);
   }
 
   @Override

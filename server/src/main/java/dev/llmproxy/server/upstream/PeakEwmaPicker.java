@@ -1,7 +1,5 @@
 package dev.llmproxy.server.upstream;
 
-import static java.util.Objects.requireNonNull;
-
 import io.grpc.LoadBalancer.PickResult;
 import io.grpc.LoadBalancer.PickSubchannelArgs;
 import io.grpc.LoadBalancer.SubchannelPicker;
@@ -19,29 +17,25 @@ import java.util.random.RandomGenerator;
  * has no average yet (new or returning), it borrows the other's: the comparison falls to calls in
  * flight alone, neither favouring the newcomer (which would flood it) nor starving it.
  *
- * Avoidance as in LeastOutstandingPicker: avoided samples are passed over, then the cheapest
- * endpoint not avoided, then the filter is ignored.
+ * Sampling and avoidance: TwoChoicePicker.
  */
 /** Picks among the children of {@link PeakEwmaLoadBalancer}. Immutable. */
-final class PeakEwmaPicker extends SubchannelPicker {
+final class PeakEwmaPicker extends TwoChoicePicker {
   /** Tokens of inter-token latency counted into the expected latency. */
   static final int ITL_TOKENS = 16;
 
   private final SubchannelPicker[] pickers;
   private final PeakEwma[] stats;
-  private final List<List<SocketAddress>> addresses;
-  private final RandomGenerator random;
 
   PeakEwmaPicker(List<SubchannelPicker> pickers, List<PeakEwma> stats, List<List<SocketAddress>> addresses,
       RandomGenerator random) {
+    super(addresses, random);
     if (pickers.isEmpty() || pickers.size() != stats.size() || pickers.size() != addresses.size()) {
       throw new IllegalArgumentException("pickers: " + pickers.size() + ", stats: " + stats.size()
           + " (expected: the same number, at least 1)");
     }
     this.pickers = pickers.toArray(new SubchannelPicker[0]);
     this.stats = stats.toArray(new PeakEwma[0]);
-    this.addresses = List.copyOf(addresses);
-    this.random = requireNonNull(random, "random");
   }
 
   @Override
@@ -52,34 +46,8 @@ final class PeakEwmaPicker extends SubchannelPicker {
     return result.getSubchannel() == null ? result : result.copyWithStreamTracerFactory(stats[index]);
   }
 
-  int choose(PickFilter filter) {
-    int n = stats.length;
-    if (n == 1) {
-      return 0;
-    }
-    int a = random.nextInt(n);
-    int b = random.nextInt(n - 1);
-    if (b >= a) {
-      b++;
-    }
-    boolean avoidA = avoided(filter, a);
-    boolean avoidB = avoided(filter, b);
-    if (!avoidA && !avoidB) {
-      return cheaper(a, b);
-    }
-    if (!avoidA || !avoidB) {
-      return avoidA ? b : a;
-    }
-    int best = -1;
-    for (int i = 0; i < n; i++) {
-      if (!avoided(filter, i) && (best < 0 || cheaper(i, best) == i)) {
-        best = i;
-      }
-    }
-    return best >= 0 ? best : choose(null);
-  }
-
   /** The cheaper of two endpoints; ties go to {@code a}, which is random. */
+  @Override
   int cheaper(int a, int b) {
     double ttftA = stats[a].ttft();
     double ttftB = stats[b].ttft();
@@ -98,21 +66,9 @@ final class PeakEwmaPicker extends SubchannelPicker {
     return !Double.isNaN(value) ? value : !Double.isNaN(other) ? other : none;
   }
 
-  private boolean avoided(PickFilter filter, int index) {
-    if (filter == null) {
-      return false;
-    }
-    for (SocketAddress address : addresses.get(index)) {
-      if (filter.avoids(address)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   @Override
   public boolean equals(Object o) {
-    return o instanceof PeakEwmaPicker other && random == other.random
+    return o instanceof PeakEwmaPicker other && random() == other.random()
         && Arrays.equals(pickers, other.pickers) && Arrays.equals(stats, other.stats);
   }
 

@@ -6,7 +6,7 @@ import java.net.SocketAddress;
 /**
  * Upstreams a call's pick should stay away from: ejected or busy ones, and those that already
  * failed this call. Passed to the load balancer in the call's {@link CallOptions} under
- * {@link #CALL_OPTION}; {@code least_outstanding}, {@code peak_ewma} and {@code prefix_affinity}
+ * {@link #CALL_OPTION}; {@code least_outstanding}, {@code peak_ewma}, {@code prefix_affinity} and {@code least_loaded}
  * honour it, choosing among the others ({@code round_robin} through a wrapping policy), and
  * still picks an avoided upstream when every upstream is avoided (trying beats failing).
  *

@@ -14,7 +14,7 @@ import java.util.Map;
  * The {@code llmproxy_pick_filter} policy: wraps another policy so that its picks honour the
  * {@link PickFilter} a call carries (ejected and busy upstreams, and those that already failed the
  * call), for policies that do not know about it, such as grpc's {@code round_robin}.
- * {@code least_outstanding}, {@code peak_ewma} and {@code prefix_affinity} honour the filter
+ * {@code least_outstanding}, {@code peak_ewma}, {@code prefix_affinity} and {@code least_loaded} honour the filter
  * themselves and need no wrapper.
  *
  * <p>Service config: {@code {"llmproxy_pick_filter": {"childPolicy": [{"round_robin": {}}]}}};

@@ -1,10 +1,7 @@
 package dev.llmproxy.server.upstream;
 
-import io.grpc.LoadBalancer;
-import io.grpc.LoadBalancerProvider;
 import io.grpc.NameResolver.ConfigOrError;
 import io.grpc.Status;
-import io.grpc.protobuf.services.HealthCheckingLoadBalancerUtil;
 import java.util.Map;
 
 /**
@@ -17,36 +14,13 @@ import java.util.Map;
  * default, above 1 and at most {@value #MAX_LOAD_FACTOR}. Health checking works as for
  * {@link LeastOutstandingLoadBalancerProvider}.
  */
-public final class PrefixAffinityLoadBalancerProvider extends LoadBalancerProvider {
+public final class PrefixAffinityLoadBalancerProvider extends HealthCheckedPolicyProvider {
   public static final String POLICY_NAME = "prefix_affinity";
   public static final double DEFAULT_LOAD_FACTOR = 1.25;
   public static final double MAX_LOAD_FACTOR = 10;
 
-  private static final LoadBalancer.Factory UNCHECKED_FACTORY = new LoadBalancer.Factory() {
-    @Override
-    public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-      return new PrefixAffinityLoadBalancer(helper);
-    }
-  };
-
-  @Override
-  public boolean isAvailable() {
-    return true;
-  }
-
-  @Override
-  public int getPriority() {
-    return 5;
-  }
-
-  @Override
-  public String getPolicyName() {
-    return POLICY_NAME;
-  }
-
-  @Override
-  public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-    return HealthCheckingLoadBalancerUtil.newHealthCheckingLoadBalancer(UNCHECKED_FACTORY, helper);
+  public PrefixAffinityLoadBalancerProvider() {
+    super(POLICY_NAME, PrefixAffinityLoadBalancer::new);
   }
 
   @Override

@@ -217,7 +217,8 @@ public final class UpstreamChannelFactory {
     if (config.lb() == LbPolicy.LEAST_OUTSTANDING) {
       sc.choiceCount(config.choiceCount());
     }
-    sc.ewmaDecay(config.balancing().ewmaDecay()).loadFactor(config.balancing().loadFactor());
+    sc.ewmaDecay(config.balancing().ewmaDecay()).loadFactor(config.balancing().loadFactor())
+        .reportTtl(config.balancing().reportTtl());
     return sc.build();
   }
 

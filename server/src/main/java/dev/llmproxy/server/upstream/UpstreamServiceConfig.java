@@ -43,6 +43,7 @@ public final class UpstreamServiceConfig {
   private final boolean healthCheck;
   private final Duration ewmaDecay;
   private final double loadFactor;
+  private final Duration reportTtl;
 
   private UpstreamServiceConfig(Builder builder) {
     this.policy = builder.policy;
@@ -50,6 +51,7 @@ public final class UpstreamServiceConfig {
     this.healthCheck = builder.healthCheck;
     this.ewmaDecay = builder.ewmaDecay;
     this.loadFactor = builder.loadFactor;
+    this.reportTtl = builder.reportTtl;
   }
 
   /** A builder with the defaults: least_outstanding, default choiceCount, health checking on. */
@@ -65,6 +67,7 @@ public final class UpstreamServiceConfig {
     builder.healthCheck = healthCheck;
     builder.ewmaDecay = ewmaDecay;
     builder.loadFactor = loadFactor;
+    builder.reportTtl = reportTtl;
     return builder;
   }
 
@@ -106,6 +109,9 @@ public final class UpstreamServiceConfig {
     if (policy == LbPolicy.PREFIX_AFFINITY) {
       return Map.of("loadFactor", loadFactor);
     }
+    if (policy == LbPolicy.LEAST_LOADED) {
+      return Map.of("reportTtlMillis", reportTtl.toNanos() / 1e6);
+    }
     if (choiceCount.isPresent()) {
       return Map.of("choiceCount", (double) choiceCount.getAsInt());
     }
@@ -122,12 +128,13 @@ public final class UpstreamServiceConfig {
     }
     UpstreamServiceConfig other = (UpstreamServiceConfig) o;
     return policy == other.policy && choiceCount.equals(other.choiceCount)
-        && healthCheck == other.healthCheck && ewmaDecay.equals(other.ewmaDecay) && loadFactor == other.loadFactor;
+        && healthCheck == other.healthCheck && ewmaDecay.equals(other.ewmaDecay) && loadFactor == other.loadFactor
+        && reportTtl.equals(other.reportTtl);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor);
+    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor, reportTtl);
   }
 
   @Override
@@ -144,6 +151,7 @@ public final class UpstreamServiceConfig {
     private boolean healthCheck = true;
     private Duration ewmaDecay = PeakEwmaLoadBalancerProvider.DEFAULT_DECAY;
     private double loadFactor = PrefixAffinityLoadBalancerProvider.DEFAULT_LOAD_FACTOR;
+    private Duration reportTtl = LeastLoadedLoadBalancerProvider.DEFAULT_REPORT_TTL;
 
     private Builder() {
     }
@@ -154,6 +162,15 @@ public final class UpstreamServiceConfig {
         throw new IllegalArgumentException("ewmaDecay: " + decay + " (expected: at least 1ms)");
       }
       this.ewmaDecay = decay;
+      return this;
+    }
+
+    /** Sets how long least_loaded counts an engine's load report after it arrived. */
+    public Builder reportTtl(Duration ttl) {
+      if (ttl.toMillis() < 1) {
+        throw new IllegalArgumentException("reportTtl: " + ttl + " (expected: at least 1ms)");
+      }
+      this.reportTtl = ttl;
       return this;
     }
 

@@ -16,6 +16,9 @@
  *       {@code prefix_affinity}, consistent hashing of the prompt's prefix ({@link
  *       dev.llmproxy.server.upstream.AffinityKey}, made by {@link
  *       dev.llmproxy.server.upstream.PromptPrefixHasher}) with bounded loads.
+ *   <li>{@link dev.llmproxy.server.upstream.LeastLoadedLoadBalancerProvider}: {@code least_loaded},
+ *       power of two choices on the queue depth and utilization engines report in ORCA per-call
+ *       reports, calls in flight where they report nothing.
  *   <li>{@link dev.llmproxy.server.upstream.UpstreamServiceConfig}: the policy and health-check
  *       settings as the service config a channel takes. Defaults: least_outstanding, health
  *       checking of {@code llmproxy.v1.LlmProxy} on.

@@ -2,7 +2,9 @@ package dev.llmproxy.sim.openai;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmproxy.orca.LoadReportHeader;
 import dev.llmproxy.sim.AdmissionQueue;
+import dev.llmproxy.sim.EngineLoadReporter;
 import dev.llmproxy.sim.PrefixKvCache;
 import dev.llmproxy.sim.CallRecorder;
 import dev.llmproxy.sim.SimulatedBackendConfig;
@@ -20,6 +22,8 @@ final class BackendState {
   final PrefixKvCache kvCache = new PrefixKvCache();
   final CallRecorder recorder = new CallRecorder();
   final VllmMetrics metrics = new VllmMetrics();
+  final EngineLoadReporter load;
+  final LoadReportHeader loadHeader = new LoadReportHeader(new ObjectMapper());
   final OpenAiRequestParser parser = new OpenAiRequestParser(new ObjectMapper());
   final JsonFactory json = new JsonFactory();
   final long startedEpochSeconds = System.currentTimeMillis() / 1000;
@@ -32,6 +36,7 @@ final class BackendState {
     this.config = new AtomicReference<>(config);
     this.admission = new AdmissionQueue(config.maxConcurrency(), config.maxQueue());
     this.settings = settings;
+    this.load = new EngineLoadReporter(admission, kvCache, this.config::get);
   }
 
   String name() {

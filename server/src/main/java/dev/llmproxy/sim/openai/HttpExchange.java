@@ -1,5 +1,6 @@
 package dev.llmproxy.sim.openai;
 
+import dev.llmproxy.orca.LoadReportHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -16,6 +17,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import java.util.function.Supplier;
+import javax.annotation.Nullable;
 
 /**
  * The response side of one HTTP/1.1 request on a connection: a whole response, or a chunked event
@@ -30,14 +33,21 @@ final class HttpExchange {
   private final ChannelHandlerContext ctx;
   private final boolean keepAlive;
   private final String upstream;
+  private final Supplier<String> loadReport;
   private final Runnable onDone;
   private boolean started;
   private boolean done;
 
-  HttpExchange(ChannelHandlerContext ctx, boolean keepAlive, String upstream, Runnable onDone) {
+  /**
+   * {@code loadReport}, if not null, gives the {@code endpoint-load-metrics} header, read when the
+   * response starts (the request asked for one with {@code endpoint-load-metrics-format}).
+   */
+  HttpExchange(ChannelHandlerContext ctx, boolean keepAlive, String upstream, @Nullable Supplier<String> loadReport,
+      Runnable onDone) {
     this.ctx = ctx;
     this.keepAlive = keepAlive;
     this.upstream = upstream;
+    this.loadReport = loadReport;
     this.onDone = onDone;
   }
 
@@ -118,6 +128,9 @@ final class HttpExchange {
 
   private void addCommonHeaders(HttpHeaders headers, String... extra) {
     headers.set(UPSTREAM_HEADER, upstream);
+    if (loadReport != null) {
+      headers.set(LoadReportHeader.REPORT_HEADER, loadReport.get());
+    }
     for (int i = 0; i + 1 < extra.length; i += 2) {
       headers.set(extra[i], extra[i + 1]);
     }

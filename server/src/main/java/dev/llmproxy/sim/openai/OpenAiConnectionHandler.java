@@ -1,5 +1,6 @@
 package dev.llmproxy.sim.openai;
 
+import dev.llmproxy.orca.LoadReportHeader;
 import dev.llmproxy.sim.RecordedCall;
 import dev.llmproxy.sim.SimulatedBackendConfig;
 import dev.llmproxy.sim.openai.OpenAiRequest.Endpoint;
@@ -95,7 +96,10 @@ final class OpenAiConnectionHandler extends SimpleChannelInboundHandler<FullHttp
 
   private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
     boolean keepAlive = HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess();
-    HttpExchange current = new HttpExchange(ctx, keepAlive, state.name(), () -> serveNext(ctx));
+    LoadReportHeader.Format loadFormat =
+        LoadReportHeader.requested(request.headers().get(LoadReportHeader.FORMAT_HEADER));
+    HttpExchange current = new HttpExchange(ctx, keepAlive, state.name(),
+        loadFormat == null ? null : () -> state.loadHeader.format(state.load.report(), loadFormat), () -> serveNext(ctx));
     exchange = current;
     ErrorResponses errors = new ErrorResponses(current, new OpenAiEncoder(state.json, ctx.alloc()));
     if (!request.decoderResult().isSuccess()) {

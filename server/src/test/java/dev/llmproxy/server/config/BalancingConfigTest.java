@@ -24,7 +24,7 @@ class BalancingConfigTest {
         """).routes().get(0);
 
     assertThat(affinity.lb()).isEqualTo(LbPolicy.PREFIX_AFFINITY);
-    assertThat(affinity.balancing()).isEqualTo(new Balancing(Balancing.DEFAULT_EWMA_DECAY, 2048, false, 1.5));
+    assertThat(affinity.balancing()).isEqualTo(new Balancing(Balancing.DEFAULT_EWMA_DECAY, 2048, false, 1.5, Balancing.DEFAULT_REPORT_TTL));
     assertThat(ewma.balancing().ewmaDecay()).isEqualTo(Duration.ofSeconds(30));
     assertThat(loader.parse("routes: [{name: r, default: true, upstreams: ['a:1']}]").routes().get(0).balancing())
         .isEqualTo(Balancing.defaults());
@@ -55,5 +55,27 @@ class BalancingConfigTest {
         routes: [{name: r, default: true, upstreams: ['a:1'], lb: peak_ewma, peak_ewma: {decay: 0}}]
         """))
         .hasMessageStartingWith("routes[0].peak_ewma.decay: ");
+    assertThatThrownBy(() -> loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], lb: peak_ewma, least_loaded: {report_ttl: 5s}}]
+        """))
+        .hasMessage("routes[0].least_loaded: \"a least_loaded section with lb: peak_ewma\""
+            + " (expected: only with lb: least_loaded)");
+    assertThatThrownBy(() -> loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], lb: least_loaded, least_loaded: {report_ttl: 0}}]
+        """))
+        .hasMessageStartingWith("routes[0].least_loaded.report_ttl: ");
+  }
+
+  @Test
+  void leastLoadedTakesItsReportTtlToThePolicy() {
+    RouteConfig route = loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], lb: least_loaded, least_loaded: {report_ttl: 3s}}]
+        """).routes().get(0);
+
+    assertThat(route.lb()).isEqualTo(LbPolicy.LEAST_LOADED);
+    assertThat(route.balancing().reportTtl()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(UpstreamServiceConfig.newBuilder().policy(LbPolicy.LEAST_LOADED).reportTtl(Duration.ofSeconds(3)).build()
+        .toServiceConfig().get("loadBalancingConfig"))
+        .isEqualTo(List.of(Map.of("least_loaded", Map.of("reportTtlMillis", 3000.0))));
   }
 }

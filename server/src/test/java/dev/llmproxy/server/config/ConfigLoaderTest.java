@@ -74,7 +74,7 @@ class ConfigLoaderTest {
   @Test
   void rejectsBadValuesWithFieldValueAndExpectation() {
     assertThatThrownBy(() -> loader.parse("routes: [{name: r, default: true, upstreams: ['a:1'], lb: rr}]"))
-        .hasMessage("routes[0].lb: \"rr\" (expected: one of least_outstanding, round_robin, pick_first, peak_ewma, prefix_affinity)");
+        .hasMessage("routes[0].lb: \"rr\" (expected: one of least_outstanding, round_robin, pick_first, peak_ewma, prefix_affinity, least_loaded)");
     assertThatThrownBy(() -> loader.parse("routes: [{name: r, default: true, upstreams: ['nohost']}]"))
         .hasMessage("routes[0].upstreams[0]: \"nohost\" (expected: host:port with a port from 1 to 65535)");
     assertThatThrownBy(() -> loader.parse("routes: [{name: r, default: true, upstreams: ['a:1'], max_tokens_limit: -5}]"))

@@ -61,7 +61,7 @@ class RoutingPoliciesE2ETest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"least_outstanding", "round_robin", "peak_ewma", "prefix_affinity"})
+  @ValueSource(strings = {"least_outstanding", "round_robin", "peak_ewma", "prefix_affinity", "least_loaded"})
   void anEjectedUpstreamIsAvoidedUnderEveryPolicy(String policy) throws Exception {
     startSims(3, Faults.none().withFailRate(1.0, io.grpc.Status.Code.UNAVAILABLE));
     SimulatedBackend broken = sims.get(0);

@@ -56,7 +56,7 @@ class UpstreamServiceConfigTest {
   void rejectsAnUnknownPolicyNamingTheKnownOnes() {
     assertThatThrownBy(() -> UpstreamServiceConfig.newBuilder().policy("random"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("policy: random (expected: one of least_outstanding, round_robin, pick_first, peak_ewma, prefix_affinity)");
+        .hasMessage("policy: random (expected: one of least_outstanding, round_robin, pick_first, peak_ewma, prefix_affinity, least_loaded)");
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.llmproxy.server.upstream.openai;
 
+import dev.llmproxy.orca.LoadReportHeader;
+import dev.llmproxy.orca.LoadReportProto;
 import dev.llmproxy.server.completion.CompletionAssembler;
 import dev.llmproxy.server.quota.TokenEstimator;
 import dev.llmproxy.v1.Completion;
@@ -75,6 +77,7 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
   private int httpStatus;
   private boolean eventStream;
   private long retryAfterMillis = -1;
+  private byte[] loadReport; // endpoint-load-metrics, for the trailers
   private ByteArrayOutputStream body; // error answers and plain JSON answers
   private SseParser parser;
   private String id = "";
@@ -154,7 +157,9 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     int status = info.statusCode();
     String type = info.headers().firstValue("content-type").orElse("").toLowerCase(Locale.ROOT);
     long retryAfter = retryAfterMillis(info.headers().firstValue("retry-after").orElse(null));
+    byte[] load = endpoint.loadReportTrailer(info.headers().firstValue(LoadReportHeader.REPORT_HEADER).orElse(null));
     sync.execute(() -> {
+      loadReport = load;
       httpStatus = status;
       eventStream = type.startsWith("text/event-stream");
       retryAfterMillis = retryAfter;
@@ -471,6 +476,9 @@ final class OpenAiCall<RespT> extends ServerCall.Listener<CompletionRequest>
     closed = true;
     pending.clear();
     releaseConnection();
+    if (loadReport != null) {
+      trailers.put(LoadReportProto.TRAILER, loadReport);
+    }
     call.close(status, trailers);
   }
 

@@ -1,5 +1,8 @@
 package dev.llmproxy.server.upstream.openai;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmproxy.orca.LoadReportHeader;
+import dev.llmproxy.orca.LoadReportProto;
 import dev.llmproxy.v1.CompletionRequest;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,6 +32,7 @@ final class OpenAiEndpoint {
   private final int maxConnections;
   private final int maxMessageBytes;
   private final AtomicInteger open = new AtomicInteger();
+  private final LoadReportHeader loadReports = new LoadReportHeader(new ObjectMapper());
   private final AtomicLong credentialWarnedAt = new AtomicLong(System.nanoTime() - CREDENTIAL_WARNING_INTERVAL_NANOS);
 
   /**
@@ -95,12 +99,31 @@ final class OpenAiEndpoint {
     HttpRequest.Builder http = HttpRequest.newBuilder(uri)
         .POST(HttpRequest.BodyPublishers.ofByteArray(OpenAiRequestWriter.body(request, model)))
         .header("content-type", "application/json")
-        .header("accept", "text/event-stream");
+        .header("accept", "text/event-stream")
+        // vLLM answers with its queue depth and KV-cache use in endpoint-load-metrics (ORCA).
+        .header(LoadReportHeader.FORMAT_HEADER, LoadReportHeader.Format.TEXT.name());
     propagated.addTo(http);
     if (authorization != null) {
       http.header("authorization", authorization);
     }
     return client.sendAsync(http.build(), handler);
+  }
+
+  /**
+   * The ORCA report of an {@code endpoint-load-metrics} response header, serialized for the
+   * {@code endpoint-load-metrics-bin} trailer, so that balancers read OpenAI upstreams' load as they
+   * read gRPC upstreams'. Null without a header or with one that does not parse (the call goes on;
+   * only the load signal is lost).
+   */
+  byte[] loadReportTrailer(String header) {
+    if (header == null) {
+      return null;
+    }
+    try {
+      return LoadReportProto.encode(loadReports.parse(header));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   /**

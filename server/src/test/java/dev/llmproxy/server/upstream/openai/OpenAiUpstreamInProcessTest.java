@@ -231,6 +231,18 @@ class OpenAiUpstreamInProcessTest {
   }
 
   @Test
+  void asksEnginesForTheirLoadAndKeepsTheReportFromTheClient() throws Exception {
+    Answer streamed = threeTokens();
+    FakeOpenAiServer fake = fake(seen -> new Answer(200, Map.of("content-type", "text/event-stream",
+        "endpoint-load-metrics", "TEXT named_metrics.num_requests_waiting=2"), streamed.pieces(), false));
+    proxy("", fake);
+
+    assertThat(stub.complete(chat("Say hello")).getText()).isEqualTo("Hello!");
+    assertThat(fake.seen().get(0).header("endpoint-load-metrics-format")).isEqualTo("TEXT");
+    assertThat(trailers.get().get(dev.llmproxy.orca.LoadReportProto.TRAILER)).isNull();
+  }
+
+  @Test
   void completeAggregatesTheSameStream() throws Exception {
     proxy("", fake(seen -> threeTokens()));
     Completion whole = stub.complete(chat("Say hello"));

@@ -1,0 +1,7 @@
+/**
+ * ORCA (Open Request Cost Aggregation) load reports, shared by the simulated backend, which sends
+ * them, and the proxy, which balances on them: the report itself, its protobuf wire form (the
+ * {@code endpoint-load-metrics-bin} trailer of gRPC's per-call reports) and its HTTP header form
+ * ({@code endpoint-load-metrics: TEXT ...} / {@code JSON ...}, as vLLM sends it).
+ */
+package dev.llmproxy.orca;
