@@ -140,14 +140,20 @@ class TracingE2ETest {
             upstreams: [{name: broken, address: "%s"}, {name: good, address: "%s"}]
         """.formatted(broken.address(), good.address()));
 
-    // Round robin alternates, so within a few calls one lands on the broken upstream first.
+    // Round robin alternates, so within a few calls one lands on the broken upstream first. Until the
+    // good upstream is connected (no health checks here), a call can fail on the broken one alone:
+    // such a call is not the failover this test looks for, so the next one is tried.
     String traceId = null;
     String clientSpanId = null;
-    for (int i = 0; i < 10 && traceId == null; i++) {
+    for (int i = 0; i < 20 && traceId == null; i++) {
       String trace = hex(32);
       String parent = hex(16);
-      client("00-" + trace + "-" + parent + "-01").complete(CompletionRequest.newBuilder().setModel("llama")
-          .setPrompt("call " + i).setMaxTokens(3).build());
+      try {
+        client("00-" + trace + "-" + parent + "-01").complete(CompletionRequest.newBuilder().setModel("llama")
+            .setPrompt("call " + i).setMaxTokens(3).build());
+      } catch (io.grpc.StatusRuntimeException e) {
+        continue;
+      }
       await().atMost(Duration.ofSeconds(10)).until(() -> spans(trace).stream().anyMatch(s -> s.getKind() == SpanKind.SERVER));
       if (spans(trace).stream().filter(s -> s.getKind() == SpanKind.CLIENT).count() == 2) {
         traceId = trace;
