@@ -121,7 +121,7 @@ final class RuntimeAssembler implements RuntimeFactory {
         this.access = access;
       }
       ServerServiceDefinition service = ProxyServer.proxyService(routes, config.server(), cache, access, shedder,
-          meters, timers, null, observability.serverInterceptor());
+          meters, timers, null, observability.serverInterceptor(config.observability()));
       return new ProxyRuntime(config, hash, routes, service);
     } catch (IOException | RuntimeException e) {
       new RouteTable(fresh).close();
@@ -135,10 +135,14 @@ final class RuntimeAssembler implements RuntimeFactory {
     return assemble(loaded.config(), loaded.hash(), previous);
   }
 
-  /** A reload re-resolves every route's names at once: a changed DNS answer need not wait a tick. */
+  /**
+   * A reload re-resolves every route's names at once (a changed DNS answer need not wait a tick) and
+   * applies the reloaded log level/format and trace sample ratio.
+   */
   @Override
   public void reloaded(ProxyRuntime current) {
     current.routes().routes().forEach(Route::refreshNames);
+    observability.reconfigure(current.config().observability());
   }
 
   @Override
