@@ -95,7 +95,7 @@ final class BridgeCommand {
         throw ConfigException.invalid("--health-path", health, "a path like /health, or off");
       }
     } catch (ConfigException e) {
-      err.println("llmproxy bridge: " + e.getMessage());
+      err.println("llmproxy: " + e.getMessage());
       return 2;
     }
     RouteConfig route = route(url, model, key, health);
@@ -103,7 +103,7 @@ final class BridgeCommand {
     try {
       apiKey = key == null ? null : key.resolve();
     } catch (ConfigException e) {
-      err.println("llmproxy bridge: " + e.getMessage());
+      err.println("llmproxy: " + e.getMessage());
       return 2;
     }
     Bridge bridge;

@@ -1,5 +1,6 @@
 package dev.llmproxy.server;
 
+import dev.llmproxy.cli.ParameterErrors;
 import dev.llmproxy.server.config.ConfigException;
 import dev.llmproxy.server.config.ProxyConfig;
 import dev.llmproxy.server.config.RouteConfig;
@@ -81,24 +82,7 @@ final class Cli implements Callable<Integer> {
 
   /** A picocli parse error in the proxy's words: the flag first, then what was expected. */
   static String describe(CommandLine.ParameterException e) {
-    CommandLine command = e.getCommandLine();
-    if (e instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getUnmatched().isEmpty()) {
-      String arg = unmatched.getUnmatched().get(0);
-      if (!arg.startsWith("-")) {
-        return arg + ": unknown command (expected one of: "
-            + String.join(", ", command.getSubcommands().keySet()) + ")";
-      }
-      int eq = arg.indexOf('=');
-      String flag = eq > 0 ? arg.substring(0, eq) : arg;
-      String known = command.getCommandSpec().options().stream().map(o -> o.longestName())
-          .collect(Collectors.joining(", "));
-      return flag + ": unknown flag (expected one of: " + known + ")";
-    }
-    if (e instanceof CommandLine.MissingParameterException missing && !missing.getMissing().isEmpty()
-        && missing.getMissing().get(0) instanceof CommandLine.Model.OptionSpec option) {
-      return option.longestName() + ": missing value (expected: " + ProxyOptions.expected(option.longestName()) + ")";
-    }
-    return e.getMessage();
+    return ParameterErrors.describe(e, ProxyOptions::expected);
   }
 
   /** {@code llmproxy <version>}, from the jar's manifest. */

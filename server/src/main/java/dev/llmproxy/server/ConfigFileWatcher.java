@@ -149,6 +149,14 @@ final class ConfigFileWatcher implements AutoCloseable {
       if (route.openai() != null && route.openai().apiKey() != null && route.openai().apiKey().file() != null) {
         files.add(route.openai().apiKey().file());
       }
+      if (route.tls() != null) {
+        java.util.stream.Stream.of(route.tls().ca(), route.tls().certChain(), route.tls().privateKey())
+            .filter(java.util.Objects::nonNull).forEach(files::add);
+      }
+    }
+    if (loaded.server().tls() != null) { // the listener's key pair is re-read on reload
+      files.add(loaded.server().tls().certChain());
+      files.add(loaded.server().tls().privateKey());
     }
     return files;
   }

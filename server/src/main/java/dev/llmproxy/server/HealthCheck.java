@@ -45,7 +45,7 @@ public final class HealthCheck {
       port = -1;
     }
     if (port < 1 || port > 65535) {
-      err.println("healthcheck: " + address + " (expected: host:port with a port from 1 to 65535)");
+      err.println("llmproxy: HOST:PORT: '" + address + "' (expected: host:port with a port from 1 to 65535)");
       return USAGE;
     }
     String host = address.substring(0, colon);

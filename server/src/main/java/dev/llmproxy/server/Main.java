@@ -12,6 +12,7 @@ import dev.llmproxy.server.reload.ConfigSource;
 import dev.llmproxy.server.reload.FileConfigSource;
 import dev.llmproxy.server.reload.LoadedConfig;
 import dev.llmproxy.server.observability.OperationalLog;
+import dev.llmproxy.server.observability.tracing.TracingEnvironment;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
@@ -36,14 +37,17 @@ public final class Main {
   /** Starts the proxy with validated {@code options} and blocks until it has stopped. */
   static int serve(ProxyOptions options, PrintStream out, PrintStream err) {
     boolean demo = options.config() == null && options.upstreams() == null;
+    // OTEL_* turn tracing on or off without a config section; read once, here.
+    UnaryOperator<ProxyConfig> overrides = overrides(options,
+        TracingEnvironment.of(System.getenv(), System.getProperties()));
     ConfigSource source;
     LoadedConfig initial;
     try {
       if (options.config() != null) {
-        source = new FileConfigSource(options.config(), overrides(options));
+        source = new FileConfigSource(options.config(), overrides);
         initial = source.load();
       } else {
-        ProxyConfig config = configure(options);
+        ProxyConfig config = overrides.apply(base(options));
         LoadedConfig fixed = new LoadedConfig(config, LoadedConfig.hashOf(config.toString()));
         source = () -> fixed;
         initial = fixed;
@@ -94,14 +98,21 @@ public final class Main {
 
   /** The demo, or one route over {@code --upstreams}, with the flags applied; for a run without a file. */
   static ProxyConfig configure(ProxyOptions options) {
-    ProxyConfig base = options.config() != null ? new ConfigLoader().load(options.config())
-        : options.upstreams() == null ? ProxyConfig.demo() : new ProxyConfig(ServerConfig.defaults(), List.of());
-    return overrides(options).apply(base);
+    return overrides(options, TracingEnvironment.none()).apply(base(options));
   }
 
-  /** The command line's overrides of a config: applied at start and again on every reload. */
-  static UnaryOperator<ProxyConfig> overrides(ProxyOptions options) {
+  private static ProxyConfig base(ProxyOptions options) {
+    return options.config() != null ? new ConfigLoader().load(options.config())
+        : options.upstreams() == null ? ProxyConfig.demo() : new ProxyConfig(ServerConfig.defaults(), List.of());
+  }
+
+  /**
+   * The command line's and the environment's overrides of a config: applied at start and again on
+   * every reload.
+   */
+  static UnaryOperator<ProxyConfig> overrides(ProxyOptions options, TracingEnvironment tracing) {
     return config -> {
+      config = config.withObservability(tracing.apply(config.observability()));
       if (options.upstreams() != null) {
         LbPolicy lb = options.lb() != null ? options.lb() : LbPolicy.LEAST_OUTSTANDING;
         config = config.withRoutes(List.of(RouteConfig.forUpstreams(options.upstreams(), lb)));

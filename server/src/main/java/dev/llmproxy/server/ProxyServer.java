@@ -10,7 +10,6 @@ import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.ServerConfig;
 import dev.llmproxy.server.config.ServerLimits;
 import dev.llmproxy.server.config.ServerResilience;
-import dev.llmproxy.server.config.TlsServerConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
 import dev.llmproxy.server.config.UpstreamProtocol;
 import dev.llmproxy.server.limits.IncompleteRequestBudget;
@@ -47,7 +46,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
-import io.grpc.TlsServerCredentials;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -155,8 +153,9 @@ public final class ProxyServer implements AutoCloseable {
       quotaStores = new QuotaStores(meters);
       // The cache's shared level is opened once, at start (a reload that changes it says a restart is needed).
       sharedCache = openSharedCache(config.cache(), meters);
+      ListenerKeys listenerKeys = sc.tls() == null ? null : ListenerKeys.load(sc.tls());
       RuntimeAssembler assembler = new RuntimeAssembler(channels, embedded, quotaStores::open, sharedCache, meters,
-          timers, observability);
+          timers, observability, listenerKeys);
       ProxyRuntime runtime = assembler.assemble(config, initial.hash(), null);
       routes = runtime.routes();
       SwappableService service = new SwappableService(runtime);
@@ -164,7 +163,8 @@ public final class ProxyServer implements AutoCloseable {
       HealthStatusManager health = new HealthStatusManager();
       DrainingServerInterceptor drain = new DrainingServerInterceptor();
       NettyServerBuilder builder = NettyServerBuilder
-          .forAddress(new InetSocketAddress(sc.host(), sc.port()), credentials(sc.tls()))
+          .forAddress(new InetSocketAddress(sc.host(), sc.port()),
+              listenerKeys == null ? InsecureServerCredentials.create() : listenerKeys.credentials())
           .directExecutor()
           .maxInboundMessageSize(sc.maxRequestBytes())
           .addService(ServerInterceptors.intercept(service.definition(), drain))
@@ -506,15 +506,4 @@ public final class ProxyServer implements AutoCloseable {
     return timers;
   }
 
-  private static ServerCredentials credentials(TlsServerConfig tls) throws IOException {
-    if (tls == null) {
-      return InsecureServerCredentials.create();
-    }
-    TlsServerCredentials.Builder creds = TlsServerCredentials.newBuilder()
-        .keyManager(tls.certChain().toFile(), tls.privateKey().toFile());
-    if (tls.clientCa() != null) {
-      creds.trustManager(tls.clientCa().toFile()).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
-    }
-    return creds.build();
-  }
 }

@@ -19,7 +19,11 @@ import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import io.grpc.ServerServiceDefinition;
 import io.micrometer.core.instrument.MeterRegistry;
+import dev.llmproxy.server.config.ConfigException;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -56,6 +60,7 @@ final class RuntimeAssembler implements RuntimeFactory {
   private final MeterRegistry meters;
   private final ScheduledExecutorService timers;
   private final Observability observability;
+  private final ListenerKeys listenerKeys;
   private final Map<Route, String> credentialDigests = new ConcurrentHashMap<>();
   private final Set<String> watchedUpstreams = new HashSet<>();
   private CacheConfig cacheConfig;
@@ -66,10 +71,12 @@ final class RuntimeAssembler implements RuntimeFactory {
   /**
    * @param quotaStore the store for a config with keys (opened on first use, then kept)
    * @param sharedCache the cache's shared level, opened at start and kept; null: none
+   * @param listenerKeys the TLS listener's key pair, re-read on every reload; null: plaintext
    */
   RuntimeAssembler(UpstreamChannelFactory channels, EmbeddedUpstreams embedded,
       Function<ProxyConfig, QuotaStore> quotaStore, SharedResponseCache sharedCache, MeterRegistry meters,
-      ScheduledExecutorService timers, Observability observability) {
+      ScheduledExecutorService timers, Observability observability, ListenerKeys listenerKeys) {
+    this.listenerKeys = listenerKeys;
     this.sharedCache = sharedCache;
     this.channels = Objects.requireNonNull(channels, "channels");
     this.embedded = Objects.requireNonNull(embedded, "embedded");
@@ -121,7 +128,7 @@ final class RuntimeAssembler implements RuntimeFactory {
         this.access = access;
       }
       ServerServiceDefinition service = ProxyServer.proxyService(routes, config.server(), cache, access, shedder,
-          meters, timers, null, observability.serverInterceptor());
+          meters, timers, null, observability.serverInterceptor(config.observability()));
       return new ProxyRuntime(config, hash, routes, service);
     } catch (IOException | RuntimeException e) {
       new RouteTable(fresh).close();
@@ -132,13 +139,20 @@ final class RuntimeAssembler implements RuntimeFactory {
 
   @Override
   public ProxyRuntime build(LoadedConfig loaded, ProxyRuntime previous) throws IOException {
+    if (listenerKeys != null) {
+      listenerKeys.reread(); // first: unreadable keys refuse the reload before anything is built
+    }
     return assemble(loaded.config(), loaded.hash(), previous);
   }
 
-  /** A reload re-resolves every route's names at once: a changed DNS answer need not wait a tick. */
+  /**
+   * A reload re-resolves every route's names at once (a changed DNS answer need not wait a tick) and
+   * applies the reloaded log level/format and trace sample ratio.
+   */
   @Override
   public void reloaded(ProxyRuntime current) {
     current.routes().routes().forEach(Route::refreshNames);
+    observability.reconfigure(current.config().observability());
   }
 
   @Override
@@ -169,20 +183,35 @@ final class RuntimeAssembler implements RuntimeFactory {
   }
 
   /**
-   * A digest of the route's resolved upstream API key, so that a rotated credential file rebuilds
-   * the route although its config (which names the file) is unchanged. Throws the config error of
+   * A digest of the route's resolved upstream API key and TLS files, so that a rotated credential
+   * file rebuilds the route although its config (which names the file) is unchanged. Throws the config error of
    * a credential that cannot be read, which fails the reload.
    */
   private static String credentialDigest(RouteConfig rc) {
-    if (rc.openai() == null || rc.openai().apiKey() == null) {
+    boolean key = rc.openai() != null && rc.openai().apiKey() != null;
+    if (!key && rc.tls() == null) {
       return "";
     }
+    MessageDigest digest;
     try {
-      byte[] hash = MessageDigest.getInstance("SHA-256").digest(
-          rc.openai().apiKey().resolve().getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(hash);
+      digest = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+    if (key) {
+      digest.update(rc.openai().apiKey().resolve().getBytes(StandardCharsets.UTF_8));
+    }
+    if (rc.tls() != null) { // rotated client certificates, keys or CA rebuild the channel too
+      for (Path file : Arrays.asList(rc.tls().ca(), rc.tls().certChain(), rc.tls().privateKey())) {
+        if (file != null) {
+          try {
+            digest.update(Files.readAllBytes(file));
+          } catch (IOException e) {
+            throw ConfigException.invalid("routes[" + rc.name() + "].tls", file.toString(), "a readable file");
+          }
+        }
+      }
+    }
+    return HexFormat.of().formatHex(digest.digest());
   }
 }

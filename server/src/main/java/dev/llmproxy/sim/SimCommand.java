@@ -1,5 +1,6 @@
 package dev.llmproxy.sim;
 
+import dev.llmproxy.cli.ParameterErrors;
 import dev.llmproxy.sim.openai.OpenAiSimSettings;
 import dev.llmproxy.sim.openai.OpenAiSimulatedBackend;
 import io.grpc.Status;
@@ -11,6 +12,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The {@code sim} command: runs one {@link SimulatedBackend} until the process is told to stop.
@@ -22,81 +26,105 @@ import java.util.concurrent.TimeUnit;
  *
  * It prints {@code simulated backend <name> listening on <host>:<port>} (gRPC) or {@code simulated
  * backend <name> listening on http://<host>:<port> (openai)} once it serves, and shuts the backend
- * down on SIGTERM or Ctrl-C. A bad flag prints what was wrong and what was expected, then
- * exits with code 2; {@code --help} prints the usage.
+ * down on SIGTERM or Ctrl-C. Flags are parsed by picocli ({@link Flags}); a bad one is refused like
+ * every llmproxy command line: {@code llmproxy: <flag>: <what was wrong> (expected: ...)} and exit
+ * code 2. {@code --help} prints the generated usage.
  */
 public final class SimCommand {
   /** Exit code for a bad command line. */
   public static final int EXIT_USAGE = 2;
 
-  static final String USAGE = """
-      Usage: llmproxy sim [flags]
-
-      Runs a simulated LLM backend that serves llmproxy.v1.LlmProxy, gRPC health and reflection,
-      or, with --protocol openai, the OpenAI-compatible HTTP API as vLLM serves it
-      (/v1/chat/completions, /v1/completions, /health, /v1/models, /metrics).
-
-      Flags:
-        --protocol grpc|openai      the API to serve (default grpc)
-        --host HOST                 address to listen on (default 127.0.0.1)
-        --port PORT                 port to listen on, 0 for any free port (default 7001)
-        --name NAME                 name sent in llmproxy-upstream and completion ids (default sim)
-        --ttft DURATION             time to first token, like 200ms or 1s (default 0)
-        --itl DURATION              inter-token latency (default 0)
-        --jitter DURATION           random +/- change of every delay (default 0)
-        --max-concurrency N         calls generating at once, 0 for unlimited (default 0)
-        --max-queue N               calls waiting beyond that; more get RESOURCE_EXHAUSTED
-                                    (default unbounded)
-        --fail-rate RATE            share of calls, 0 to 1, failed before the first token (default 0)
-        --fail-code CODE            gRPC status code for --fail-rate (default UNAVAILABLE)
-        --fail-after-tokens N       fail calls after N tokens (default off)
-        --fail-after-code CODE      gRPC status code for --fail-after-tokens (default INTERNAL)
-        --stall-after-tokens N      stop sending after N tokens until the call is cancelled
-                                    (default off)
-
-      Engine model (TTFT = queueing + --ttft + uncached prompt tokens x --prefill-per-token;
-      ITL = --itl x (1 + --itl-growth x (calls generating - 1)); README "The simulated backend"):
-        --prefill-per-token DURATION  prefill time per prompt token not in the cache, like 200us
-                                    (default 0)
-        --kv-cache-blocks N         prompt blocks the prefix cache holds, LRU; 0 for none (default 0)
-        --kv-block-tokens N         prompt tokens (words) per block (default 16)
-        --itl-growth X              ITL slow-down per further call in the batch, like 0.05
-                                    (default 0)
-
-      Only with --protocol openai (--fail-code and --fail-after-code map to HTTP statuses:
-      UNAVAILABLE 503, RESOURCE_EXHAUSTED 429, INTERNAL 500, INVALID_ARGUMENT 400, ...):
-        --http-error-rate RATE      share of requests, 0 to 1, answered with --http-error-status
-                                    before admission (default 0)
-        --http-error-status STATUS  HTTP status for --http-error-rate, 400 to 599 (default 503)
-        --retry-after SECONDS       Retry-After sent with every 429 and 503 (default none)
-        --malformed-after-tokens N  send one event that is not JSON after N tokens (default off)
-        --close-after-tokens N      drop the connection after N tokens, like a crashed engine
-                                    (default off)
-        --no-usage                  never send the usage chunk, even when a stream asks for it
-        --served-models A[,B...]    the only model names served; others get 404 (default: any)
-        --api-key KEY               require Authorization: Bearer KEY on /v1/... (default none)
-        --loading DURATION          answer 503 on /health and /v1/... for this long after start,
-                                    like an engine loading its model (default 0)
-        -h, --help                  print this help
-      """;
-
-  private static final List<String> FLAGS = List.of("--protocol", "--host", "--port", "--name",
-      "--ttft", "--itl", "--jitter", "--max-concurrency", "--max-queue", "--fail-rate", "--fail-code",
-      "--fail-after-tokens", "--fail-after-code", "--stall-after-tokens", "--http-error-rate",
-      "--http-error-status", "--retry-after", "--malformed-after-tokens", "--close-after-tokens",
-      "--no-usage", "--served-models", "--api-key", "--loading", "--prefill-per-token", "--kv-cache-blocks",
-      "--kv-block-tokens", "--itl-growth");
-  /** Flags that take no value. */
-  private static final List<String> SWITCHES = List.of("--no-usage");
-  /** Flags that only the OpenAI-compatible backend has. */
-  private static final List<String> OPENAI_FLAGS = List.of("--http-error-rate", "--http-error-status",
-      "--retry-after", "--malformed-after-tokens", "--close-after-tokens", "--no-usage",
-      "--served-models", "--api-key", "--loading");
-
   private SimCommand() {}
 
   /** The API a backend serves. */
   enum Protocol { GRPC, OPENAI }
+
+  /**
+   * The flags as picocli fills them: one string field per flag, so that {@link #parse} reports a bad
+   * value in the project's words (the flag, the value, what was expected) and a new flag is one field.
+   */
+  @Command(name = "llmproxy sim", mixinStandardHelpOptions = true, sortOptions = false, usageHelpWidth = 100,
+      description = {"Runs a simulated LLM backend that serves llmproxy.v1.LlmProxy, gRPC health and reflection,",
+          "or, with --protocol openai, the OpenAI-compatible HTTP API as vLLM serves it",
+          "(/v1/chat/completions, /v1/completions, /health, /v1/models, /metrics)."},
+      footer = {"", "Engine model: TTFT = queueing + --ttft + uncached prompt tokens x --prefill-per-token;",
+          "ITL = --itl x (1 + --itl-growth x (calls generating - 1)); README \"The simulated backend\".",
+          "", "Flags marked (openai) only go with --protocol openai; there --fail-code and --fail-after-code",
+          "map to HTTP statuses: UNAVAILABLE 503, RESOURCE_EXHAUSTED 429, INTERNAL 500, INVALID_ARGUMENT 400, ..."})
+  static final class Flags {
+    @Option(names = "--protocol", paramLabel = "grpc|openai", description = "the API to serve (default grpc)")
+    String protocol;
+    @Option(names = "--host", paramLabel = "HOST", description = "address to listen on (default 127.0.0.1)")
+    String host;
+    @Option(names = "--port", paramLabel = "PORT", description = "port to listen on, 0 for any free port (default 7001)")
+    String port;
+    @Option(names = "--name", paramLabel = "NAME",
+        description = "name sent in llmproxy-upstream and completion ids (default sim)")
+    String name;
+    @Option(names = "--ttft", paramLabel = "DURATION", description = "time to first token, like 200ms or 1s (default 0)")
+    String ttft;
+    @Option(names = "--itl", paramLabel = "DURATION", description = "inter-token latency (default 0)")
+    String itl;
+    @Option(names = "--jitter", paramLabel = "DURATION", description = "random +/- change of every delay (default 0)")
+    String jitter;
+    @Option(names = "--max-concurrency", paramLabel = "N",
+        description = "calls generating at once, 0 for unlimited (default 0)")
+    String maxConcurrency;
+    @Option(names = "--max-queue", paramLabel = "N",
+        description = "calls waiting beyond that; more get RESOURCE_EXHAUSTED (default unbounded)")
+    String maxQueue;
+    @Option(names = "--fail-rate", paramLabel = "RATE",
+        description = "share of calls, 0 to 1, failed before the first token (default 0)")
+    String failRate;
+    @Option(names = "--fail-code", paramLabel = "CODE", description = "gRPC status code for --fail-rate (default UNAVAILABLE)")
+    String failCode;
+    @Option(names = "--fail-after-tokens", paramLabel = "N", description = "fail calls after N tokens (default off)")
+    String failAfterTokens;
+    @Option(names = "--fail-after-code", paramLabel = "CODE",
+        description = "gRPC status code for --fail-after-tokens (default INTERNAL)")
+    String failAfterCode;
+    @Option(names = "--stall-after-tokens", paramLabel = "N",
+        description = "stop sending after N tokens until the call is cancelled (default off)")
+    String stallAfterTokens;
+    @Option(names = "--prefill-per-token", paramLabel = "DURATION",
+        description = "prefill time per prompt token not in the cache, like 200us (default 0)")
+    String prefillPerToken;
+    @Option(names = "--kv-cache-blocks", paramLabel = "N",
+        description = "prompt blocks the prefix cache holds, LRU; 0 for none (default 0)")
+    String kvCacheBlocks;
+    @Option(names = "--kv-block-tokens", paramLabel = "N", description = "prompt tokens (words) per block (default 16)")
+    String kvBlockTokens;
+    @Option(names = "--itl-growth", paramLabel = "X",
+        description = "ITL slow-down per further call in the batch, like 0.05 (default 0)")
+    String itlGrowth;
+    @Option(names = "--http-error-rate", paramLabel = "RATE",
+        description = "(openai) share of requests, 0 to 1, answered with --http-error-status before admission (default 0)")
+    String httpErrorRate;
+    @Option(names = "--http-error-status", paramLabel = "STATUS",
+        description = "(openai) HTTP status for --http-error-rate, 400 to 599 (default 503)")
+    String httpErrorStatus;
+    @Option(names = "--retry-after", paramLabel = "SECONDS",
+        description = "(openai) Retry-After sent with every 429 and 503 (default none)")
+    String retryAfter;
+    @Option(names = "--malformed-after-tokens", paramLabel = "N",
+        description = "(openai) send one event that is not JSON after N tokens (default off)")
+    String malformedAfterTokens;
+    @Option(names = "--close-after-tokens", paramLabel = "N",
+        description = "(openai) drop the connection after N tokens, like a crashed engine (default off)")
+    String closeAfterTokens;
+    @Option(names = "--no-usage", arity = "0",
+        description = "(openai) never send the usage chunk, even when a stream asks for it")
+    boolean noUsage;
+    @Option(names = "--served-models", paramLabel = "A[,B...]",
+        description = "(openai) the only model names served; others get 404 (default: any)")
+    String servedModels;
+    @Option(names = "--api-key", paramLabel = "KEY",
+        description = "(openai) require Authorization: Bearer KEY on /v1/... (default none)")
+    String apiKey;
+    @Option(names = "--loading", paramLabel = "DURATION",
+        description = "(openai) answer 503 on /health and /v1/... for this long after start, like an engine loading its model (default 0)")
+    String loading;
+  }
 
   /** Parsed command line. */
   record Options(
@@ -131,17 +159,28 @@ public final class SimCommand {
    *     {@value #EXIT_USAGE} for a bad command line
    */
   public static int run(String[] args, PrintStream out, PrintStream err) {
+    Flags flags = new Flags();
+    CommandLine cli = new CommandLine(flags);
     Options options;
     try {
-      options = parse(args);
+      try {
+        cli.parseArgs(args);
+      } catch (CommandLine.ParameterException e) {
+        throw new UsageException(ParameterErrors.describe(e, flag -> "a value; --help lists them"));
+      }
+      if (cli.isUsageHelpRequested()) {
+        cli.usage(out);
+        return 0;
+      }
+      if (cli.isVersionHelpRequested()) {
+        out.println("llmproxy sim");
+        return 0;
+      }
+      options = options(flags);
     } catch (UsageException e) {
-      err.println("sim: " + e.getMessage());
-      err.println("Run 'sim --help' for usage.");
+      err.println("llmproxy: " + e.getMessage());
+      err.println("llmproxy: not started (--help shows usage)");
       return EXIT_USAGE;
-    }
-    if (options.help()) {
-      out.print(USAGE);
-      return 0;
     }
     if (options.protocol() == Protocol.OPENAI) {
       return runOpenAi(options, out, err);
@@ -150,7 +189,7 @@ public final class SimCommand {
     try {
       backend = SimulatedBackend.start(options.host(), options.port(), options.config());
     } catch (IOException | RuntimeException e) {
-      err.println("sim: cannot listen on " + options.host() + ":" + options.port() + ": "
+      err.println("llmproxy: sim: cannot listen on " + options.host() + ":" + options.port() + ": "
           + rootMessage(e));
       return 1;
     }
@@ -173,7 +212,7 @@ public final class SimCommand {
       backend = OpenAiSimulatedBackend.start(
           options.host(), options.port(), options.config(), options.openAi());
     } catch (IOException | RuntimeException e) {
-      err.println("sim: cannot listen on " + options.host() + ":" + options.port() + ": "
+      err.println("llmproxy: sim: cannot listen on " + options.host() + ":" + options.port() + ": "
           + rootMessage(e));
       return 1;
     }
@@ -206,91 +245,117 @@ public final class SimCommand {
 
   /** Parses flags given as {@code --flag value} or {@code --flag=value}. */
   static Options parse(String[] args) throws UsageException {
-    String host = "127.0.0.1";
-    int port = 7001;
-    SimulatedBackendConfig config = SimulatedBackendConfig.defaults("sim");
-    Faults faults = Faults.none();
-    Protocol protocol = Protocol.GRPC;
-    OpenAiSimSettings openAi = OpenAiSimSettings.defaults();
-    Duration loading = Duration.ZERO;
-    String openAiFlag = null;
-    for (int i = 0; i < args.length; i++) {
-      String arg = args[i];
-      if (arg.equals("-h") || arg.equals("--help")) {
-        return new Options(protocol, host, port, config, openAi, loading, true);
-      }
-      if (!arg.startsWith("--")) {
-        throw new UsageException("unexpected argument '" + arg + "' (expected: flags like --port 7001)");
-      }
-      int eq = arg.indexOf('=');
-      String flag = eq > 0 ? arg.substring(0, eq) : arg;
-      if (!FLAGS.contains(flag)) {
-        throw new UsageException("unknown flag " + flag + " (expected one of: "
-            + String.join(", ", FLAGS) + ", --help)");
-      }
-      if (OPENAI_FLAGS.contains(flag) && openAiFlag == null) {
-        openAiFlag = flag;
-      }
-      String value;
-      if (SWITCHES.contains(flag)) {
-        if (eq > 0) {
-          throw new UsageException(flag + ": takes no value");
-        }
-        value = "";
-      } else if (eq > 0) {
-        value = arg.substring(eq + 1);
-      } else if (i + 1 < args.length) {
-        value = args[++i];
-      } else {
-        throw new UsageException(flag + ": missing value");
-      }
-      switch (flag) {
-        case "--protocol" -> protocol = protocol(flag, value);
-        case "--host" -> host = nonEmpty(flag, value);
-        case "--port" -> port = intIn(flag, value, 0, 65535);
-        case "--name" -> config = configured(flag, value, config::withName);
-        case "--ttft" -> config = config.withTimeToFirstToken(duration(flag, value));
-        case "--itl" -> config = config.withInterTokenLatency(duration(flag, value));
-        case "--jitter" -> config = config.withJitter(duration(flag, value));
-        case "--max-concurrency" ->
-            config = config.withMaxConcurrency(intIn(flag, value, 0, Integer.MAX_VALUE));
-        case "--prefill-per-token" ->
-            config = config.withEngine(config.engine().withPrefillPerToken(duration(flag, value)));
-        case "--kv-cache-blocks" -> config = config.withEngine(config.engine().withKvCache(
-            intIn(flag, value, 0, Integer.MAX_VALUE), config.engine().kvBlockTokens()));
-        case "--kv-block-tokens" -> config = config.withEngine(config.engine().withKvCache(
-            config.engine().kvCacheBlocks(), intIn(flag, value, 1, 1 << 16)));
-        case "--itl-growth" -> config = config.withEngine(config.engine().withItlGrowth(growth(flag, value)));
-        case "--max-queue" -> config = config.withMaxQueue(intIn(flag, value, 0, Integer.MAX_VALUE));
-        case "--fail-rate" -> faults = faults.withFailRate(rate(flag, value), faults.failCode());
-        case "--fail-code" -> faults = faults.withFailRate(faults.failRate(), code(flag, value));
-        case "--fail-after-tokens" -> faults = faults.withFailAfterTokens(
-            intIn(flag, value, -1, Integer.MAX_VALUE), faults.failAfterCode());
-        case "--fail-after-code" ->
-            faults = faults.withFailAfterTokens(faults.failAfterTokens(), code(flag, value));
-        case "--stall-after-tokens" ->
-            faults = faults.withStallAfterTokens(intIn(flag, value, -1, Integer.MAX_VALUE));
-        case "--http-error-rate" ->
-            faults = faults.withHttpError(rate(flag, value), faults.httpErrorStatus());
-        case "--http-error-status" ->
-            faults = faults.withHttpError(faults.httpErrorRate(), intIn(flag, value, 400, 599));
-        case "--retry-after" ->
-            faults = faults.withRetryAfterSeconds(intIn(flag, value, 0, Integer.MAX_VALUE));
-        case "--malformed-after-tokens" ->
-            faults = faults.withMalformedAfterTokens(intIn(flag, value, -1, Integer.MAX_VALUE));
-        case "--close-after-tokens" ->
-            faults = faults.withCloseAfterTokens(intIn(flag, value, -1, Integer.MAX_VALUE));
-        case "--no-usage" -> openAi = openAi.withUsageChunk(false);
-        case "--served-models" -> openAi = openAi.withServedModels(models(flag, value));
-        case "--api-key" -> openAi = openAi.withApiKey(apiKey(flag, value));
-        case "--loading" -> loading = duration(flag, value);
-        default -> throw new AssertionError(flag);
-      }
+    Flags flags = new Flags();
+    CommandLine cli = new CommandLine(flags);
+    try {
+      cli.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      throw new UsageException(ParameterErrors.describe(e, flag -> "a value; --help lists them"));
     }
+    if (cli.isUsageHelpRequested()) {
+      return new Options(Protocol.GRPC, "127.0.0.1", 7001, SimulatedBackendConfig.defaults("sim"),
+          OpenAiSimSettings.defaults(), Duration.ZERO, true);
+    }
+    return options(flags);
+  }
+
+  /** Validates the flags picocli filled, in the order they are declared. */
+  private static Options options(Flags f) throws UsageException {
+    Protocol protocol = f.protocol == null ? Protocol.GRPC : protocol("--protocol", f.protocol);
+    String host = f.host == null ? "127.0.0.1" : nonEmpty("--host", f.host);
+    int port = f.port == null ? 7001 : intIn("--port", f.port, 0, 65535);
+    SimulatedBackendConfig config = SimulatedBackendConfig.defaults("sim");
+    if (f.name != null) {
+      config = configured("--name", f.name, config::withName);
+    }
+    if (f.ttft != null) {
+      config = config.withTimeToFirstToken(duration("--ttft", f.ttft));
+    }
+    if (f.itl != null) {
+      config = config.withInterTokenLatency(duration("--itl", f.itl));
+    }
+    if (f.jitter != null) {
+      config = config.withJitter(duration("--jitter", f.jitter));
+    }
+    if (f.maxConcurrency != null) {
+      config = config.withMaxConcurrency(intIn("--max-concurrency", f.maxConcurrency, 0, Integer.MAX_VALUE));
+    }
+    if (f.maxQueue != null) {
+      config = config.withMaxQueue(intIn("--max-queue", f.maxQueue, 0, Integer.MAX_VALUE));
+    }
+    EngineModel engine = config.engine();
+    if (f.prefillPerToken != null) {
+      engine = engine.withPrefillPerToken(duration("--prefill-per-token", f.prefillPerToken));
+    }
+    if (f.kvCacheBlocks != null) {
+      engine = engine.withKvCache(intIn("--kv-cache-blocks", f.kvCacheBlocks, 0, Integer.MAX_VALUE),
+          engine.kvBlockTokens());
+    }
+    if (f.kvBlockTokens != null) {
+      engine = engine.withKvCache(engine.kvCacheBlocks(), intIn("--kv-block-tokens", f.kvBlockTokens, 1, 1 << 16));
+    }
+    if (f.itlGrowth != null) {
+      engine = engine.withItlGrowth(growth("--itl-growth", f.itlGrowth));
+    }
+    config = config.withEngine(engine);
+    Faults faults = Faults.none();
+    if (f.failRate != null || f.failCode != null) {
+      faults = faults.withFailRate(f.failRate == null ? faults.failRate() : rate("--fail-rate", f.failRate),
+          f.failCode == null ? faults.failCode() : code("--fail-code", f.failCode));
+    }
+    if (f.failAfterTokens != null || f.failAfterCode != null) {
+      faults = faults.withFailAfterTokens(f.failAfterTokens == null ? faults.failAfterTokens()
+              : intIn("--fail-after-tokens", f.failAfterTokens, -1, Integer.MAX_VALUE),
+          f.failAfterCode == null ? faults.failAfterCode() : code("--fail-after-code", f.failAfterCode));
+    }
+    if (f.stallAfterTokens != null) {
+      faults = faults.withStallAfterTokens(intIn("--stall-after-tokens", f.stallAfterTokens, -1, Integer.MAX_VALUE));
+    }
+    if (f.httpErrorRate != null || f.httpErrorStatus != null) {
+      faults = faults.withHttpError(
+          f.httpErrorRate == null ? faults.httpErrorRate() : rate("--http-error-rate", f.httpErrorRate),
+          f.httpErrorStatus == null ? faults.httpErrorStatus()
+              : intIn("--http-error-status", f.httpErrorStatus, 400, 599));
+    }
+    if (f.retryAfter != null) {
+      faults = faults.withRetryAfterSeconds(intIn("--retry-after", f.retryAfter, 0, Integer.MAX_VALUE));
+    }
+    if (f.malformedAfterTokens != null) {
+      faults = faults.withMalformedAfterTokens(
+          intIn("--malformed-after-tokens", f.malformedAfterTokens, -1, Integer.MAX_VALUE));
+    }
+    if (f.closeAfterTokens != null) {
+      faults = faults.withCloseAfterTokens(intIn("--close-after-tokens", f.closeAfterTokens, -1, Integer.MAX_VALUE));
+    }
+    OpenAiSimSettings openAi = OpenAiSimSettings.defaults();
+    if (f.noUsage) {
+      openAi = openAi.withUsageChunk(false);
+    }
+    if (f.servedModels != null) {
+      openAi = openAi.withServedModels(models("--served-models", f.servedModels));
+    }
+    if (f.apiKey != null) {
+      openAi = openAi.withApiKey(apiKey("--api-key", f.apiKey));
+    }
+    Duration loading = f.loading == null ? Duration.ZERO : duration("--loading", f.loading);
+    String openAiFlag = firstOpenAiFlag(f);
     if (openAiFlag != null && protocol != Protocol.OPENAI) {
       throw new UsageException(openAiFlag + ": only with --protocol openai");
     }
     return new Options(protocol, host, port, config.withFaults(faults), openAi, loading, false);
+  }
+
+  private static String firstOpenAiFlag(Flags f) {
+    Object[][] flags = {{"--http-error-rate", f.httpErrorRate}, {"--http-error-status", f.httpErrorStatus},
+        {"--retry-after", f.retryAfter}, {"--malformed-after-tokens", f.malformedAfterTokens},
+        {"--close-after-tokens", f.closeAfterTokens}, {"--no-usage", f.noUsage ? "" : null},
+        {"--served-models", f.servedModels}, {"--api-key", f.apiKey}, {"--loading", f.loading}};
+    for (Object[] flag : flags) {
+      if (flag[1] != null) {
+        return (String) flag[0];
+      }
+    }
+    return null;
   }
 
   private static Protocol protocol(String flag, String value) throws UsageException {

@@ -224,4 +224,32 @@ class ConfigReloadE2ETest {
     assertThat(proxy.port()).isEqualTo(port);
     assertThat(completeOn(null)).isEqualTo("gpu-a");
   }
+
+  @Test
+  void aReloadAppliesTheAccessLogTheLogAndTheSampleRatioAndSaysTheMetricsEndpointNeedsARestart() throws Exception {
+    String before = "observability:\n  metrics: {port: 0}\n";
+    start(config(upstreams("gpu-a"), before));
+
+    ReloadResult result = reload(config(upstreams("gpu-a"), "observability:\n  metrics: {port: 1}\n"
+        + "  access_log: true\n  log: {level: warn, format: json}\n"));
+
+    assertThat(result.applied()).isTrue();
+    assertThat(result.needsRestart()).containsExactly("observability.metrics (the endpoint)");
+    assertThat(proxy.config().observability().metrics().port()).isZero();
+    assertThat(proxy.config().observability().accessLog()).isTrue();
+    assertThat(proxy.config().observability().log()).isEqualTo(new dev.llmproxy.server.config.ObservabilityConfig.Log(
+        "warn", "json"));
+    assertThat(completeOn(null)).isEqualTo("gpu-a");
+  }
+
+  @Test
+  void aReloadChangingOnlyTheAccessLogNeedsNoRestart() throws Exception {
+    start(config(upstreams("gpu-a"), ""));
+
+    ReloadResult result = reload(config(upstreams("gpu-a"), "observability: {access_log: true}\n"));
+
+    assertThat(result.needsRestart()).isEmpty();
+    assertThat(proxy.config().observability().accessLog()).isTrue();
+    assertThat(completeOn(null)).isEqualTo("gpu-a");
+  }
 }

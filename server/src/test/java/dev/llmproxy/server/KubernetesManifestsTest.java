@@ -35,6 +35,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 class KubernetesManifestsTest {
   private static final Path K8S = Path.of("..", "deploy", "kubernetes");
   private static final Path BASE = K8S.resolve("base");
+  private static final Path DASHBOARD = Path.of("..", "deploy", "grafana", "llmproxy-dashboard.json");
 
   private static Yaml yaml() {
     return new Yaml(new SafeConstructor(new LoaderOptions()));
@@ -221,6 +222,19 @@ class KubernetesManifestsTest {
         .isEqualTo(get(find(docs, "Service", "llmproxy"), "metadata.labels"));
   }
 
+  @Test
+  void theGrafanaDashboardIsAConfigMapForTheSidecarWithTheDashboardOfDeployGrafana() throws IOException {
+    Map<String, Object> k = yaml().load(Files.readString(BASE.resolve("kustomization.yaml")));
+    List<Map<String, Object>> generators = get(k, "configMapGenerator");
+    Map<String, Object> dashboard = generators.stream()
+        .filter(g -> "llmproxy-grafana-dashboard".equals(g.get("name"))).findFirst().orElseThrow();
+    assertThat((Object) get(dashboard, "options.labels.grafana_dashboard")).as("a string, as the sidecar matches it")
+        .isEqualTo("1");
+    List<String> files = get(dashboard, "files");
+    assertThat(files).singleElement().satisfies(file -> assertThat(BASE.resolve(file))
+        .hasSameTextualContentAs(DASHBOARD));
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"dev", "production"})
   void eachOverlayBuildsWithKustomize(String overlay) throws Exception {
@@ -233,6 +247,13 @@ class KubernetesManifestsTest {
     List<Object> docs = new ArrayList<>();
     yaml().loadAll(output).forEach(docs::add);
     assertThat(docs).anyMatch(d -> "Deployment".equals(get(d, "kind")) && "llmproxy".equals(get(d, "metadata.name")));
+    Object dashboard = docs.stream().filter(d -> "ConfigMap".equals(get(d, "kind"))
+        && "llmproxy-grafana-dashboard".equals(get(d, "metadata.name"))).findFirst().orElseThrow();
+    assertThat((Object) get(dashboard, "metadata.labels.grafana_dashboard")).isEqualTo("1");
+    Map<String, String> data = get(dashboard, "data");
+    assertThat(data).containsOnlyKeys("llmproxy-dashboard.json");
+    assertThat(data.get("llmproxy-dashboard.json").strip())
+        .isEqualTo(Files.readString(DASHBOARD).strip());
   }
 
   private static boolean onPath(String command) {

@@ -29,11 +29,12 @@ import org.junit.jupiter.api.Timeout;
 
 @Timeout(30)
 class SimCommandTest {
-  private static final String ALL_FLAGS = "--protocol, --host, --port, --name, --ttft, --itl, --jitter,"
-      + " --max-concurrency, --max-queue, --fail-rate, --fail-code, --fail-after-tokens,"
-      + " --fail-after-code, --stall-after-tokens, --http-error-rate, --http-error-status,"
-      + " --retry-after, --malformed-after-tokens, --close-after-tokens, --no-usage, --served-models,"
-      + " --api-key, --loading, --prefill-per-token, --kv-cache-blocks, --kv-block-tokens, --itl-growth, --help";
+  // Every flag in declaration order, then picocli's generated --help and --version.
+  private static final String ALL_FLAGS = "--protocol, --host, --port, --name, --ttft, --itl,"
+      + " --jitter, --max-concurrency, --max-queue, --fail-rate, --fail-code, --fail-after-tokens,"
+      + " --fail-after-code, --stall-after-tokens, --prefill-per-token, --kv-cache-blocks, --kv-block-tokens,"
+      + " --itl-growth, --http-error-rate, --http-error-status, --retry-after, --malformed-after-tokens,"
+      + " --close-after-tokens, --no-usage, --served-models, --api-key, --loading, --help, --version";
 
   private final ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
   private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
@@ -49,7 +50,7 @@ class SimCommandTest {
 
   private void assertUsageError(String expectedMessage, String... args) {
     assertThat(run(args)).isEqualTo(2);
-    assertThat(err()).startsWith("sim: " + expectedMessage + "\n")
+    assertThat(err()).startsWith("llmproxy: " + expectedMessage + "\n")
         .doesNotContain("Exception")
         .doesNotContain("\tat ");
     assertThat(outBytes.size()).isZero();
@@ -85,13 +86,13 @@ class SimCommandTest {
 
   @Test
   void unknownFlagsMissingValuesAndStrayArgumentsAreUsageErrors() {
-    assertUsageError("unknown flag --colour (expected one of: " + ALL_FLAGS + ")", "--colour", "blue");
+    assertUsageError("--colour: unknown flag (expected one of: " + ALL_FLAGS + ")", "--colour", "blue");
     errBytes.reset();
-    assertUsageError("unknown flag --verbose (expected one of: " + ALL_FLAGS + ")", "--verbose");
+    assertUsageError("--verbose: unknown flag (expected one of: " + ALL_FLAGS + ")", "--verbose");
     errBytes.reset();
-    assertUsageError("--port: missing value", "--port");
+    assertUsageError("--port: missing value (expected: a value; --help lists them)", "--port");
     errBytes.reset();
-    assertUsageError("unexpected argument '7001' (expected: flags like --port 7001)", "7001");
+    assertUsageError("'7001': unexpected argument (expected: flags like --port 7001)", "7001");
   }
 
   @Test
@@ -99,7 +100,9 @@ class SimCommandTest {
     assertThat(run("--help")).isZero();
     assertThat(outBytes.toString(StandardCharsets.UTF_8))
         .startsWith("Usage: llmproxy sim")
-        .contains("--ttft DURATION", "--stall-after-tokens N");
+        .contains("--ttft=DURATION", "--stall-after-tokens=N", "--prefill-per-token=DURATION",
+            "--kv-cache-blocks=N", "--kv-block-tokens=N", "--itl-growth=X", "--protocol=grpc|openai",
+            "--loading=DURATION", "Engine model");
     assertThat(err()).isEmpty();
   }
 
@@ -203,7 +206,7 @@ class SimCommandTest {
   void portInUseFailsWithExitCodeOneAndNoStackTrace() throws Exception {
     try (SimulatedBackend taken = SimulatedBackend.start(SimulatedBackendConfig.defaults("taken"))) {
       assertThat(run("--port", Integer.toString(taken.port()))).isEqualTo(1);
-      assertThat(err()).startsWith("sim: cannot listen on 127.0.0.1:" + taken.port() + ": ")
+      assertThat(err()).startsWith("llmproxy: sim: cannot listen on 127.0.0.1:" + taken.port() + ": ")
           .doesNotContain("\tat ");
     }
   }

@@ -64,6 +64,18 @@ public record ObservabilityConfig(Metrics metrics, boolean accessLog, boolean ch
       node.rejectUnknownKeys();
       return new Tracing(enabled, ratio, serviceName, endpoint);
     }
+
+    public Tracing withSampleRatio(double ratio) {
+      return new Tracing(enabled, ratio, serviceName, endpoint);
+    }
+
+    public Tracing withEnabled(boolean on) {
+      return new Tracing(on, sampleRatio, serviceName, endpoint);
+    }
+
+    public Tracing withEndpoint(String newEndpoint) {
+      return new Tracing(enabled, sampleRatio, serviceName, newEndpoint);
+    }
   }
 
   /** Operational log lines: {@code plain} text or {@code json}, one line per event. */
@@ -103,6 +115,42 @@ public record ObservabilityConfig(Metrics metrics, boolean accessLog, boolean ch
 
   public ObservabilityConfig withTracing(Tracing newTracing) {
     return new ObservabilityConfig(metrics, accessLog, channelz, newTracing, log);
+  }
+
+  public ObservabilityConfig withAccessLog(boolean on) {
+    return new ObservabilityConfig(metrics, on, channelz, tracing, log);
+  }
+
+  public ObservabilityConfig withLog(Log newLog) {
+    return new ObservabilityConfig(metrics, accessLog, channelz, tracing, newLog);
+  }
+
+  /**
+   * The settings of {@code next} that a running proxy can take on a reload (the access log, the
+   * operational log, the trace sample ratio) over this config's others: the metrics endpoint and
+   * channelz are bound to listeners, and tracing's SDK (on/off, endpoint, service name) is built
+   * once, with the upstream channels' interceptors.
+   */
+  public ObservabilityConfig reloadedAs(ObservabilityConfig next) {
+    Tracing reloadedTracing = tracing.enabled() && next.tracing.enabled()
+        ? tracing.withSampleRatio(next.tracing.sampleRatio()) : tracing;
+    return new ObservabilityConfig(metrics, next.accessLog, channelz, reloadedTracing, next.log);
+  }
+
+  /** What {@code next} changes that {@link #reloadedAs} keeps as running: for the reload's result. */
+  public List<String> restartOnlyChanges(ObservabilityConfig next) {
+    List<String> changes = new java.util.ArrayList<>();
+    if (!metrics.equals(next.metrics)) {
+      changes.add("observability.metrics (the endpoint)");
+    }
+    if (channelz != next.channelz) {
+      changes.add("observability.channelz");
+    }
+    if (tracing.enabled() != next.tracing.enabled() || !tracing.serviceName().equals(next.tracing.serviceName())
+        || !java.util.Objects.equals(tracing.endpoint(), next.tracing.endpoint())) {
+      changes.add("observability.tracing (on/off, endpoint, service_name; sample_ratio is reloaded)");
+    }
+    return List.copyOf(changes);
   }
 
   static ObservabilityConfig from(ConfigNode node) {

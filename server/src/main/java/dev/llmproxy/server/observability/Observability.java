@@ -36,6 +36,8 @@ import java.util.List;
  * endpoint with JVM metrics, the call observer (metrics, access log, server spans) for the outermost
  * interceptor, the upstream interceptors (stream tracer, client spans) for the upstream channels,
  * and the upstream health watcher. With everything off it builds nothing and adds no interceptor.
+ * Each config generation gets its own outermost interceptor, so a reload can turn the access log
+ * on or off; the metrics endpoint and the tracing SDK stay as started.
  */
 public final class Observability implements AutoCloseable {
   private static final StreamEndTracer STREAM_END = new StreamEndTracer();
@@ -43,22 +45,27 @@ public final class Observability implements AutoCloseable {
 
   private final MeterRegistry registry;
   private final PrometheusHttpServer http;
-  private final AccessLog accessLog;
+  private final OutputStream accessLogOut;
   private final JvmGcMetrics gcMetrics;
+  private final CallObserver callMetrics;
   private final ProxyTracing tracing;
-  private final ServerInterceptor serverInterceptor;
+  private final CallObserver spans;
+  private final ObservabilityConfig started;
   private final List<ClientInterceptor> upstreamInterceptors;
+  private AccessLog accessLog; // guarded by this: opened when a config first asks for it, then kept
   private UpstreamHealthWatcher healthWatcher;
 
-  private Observability(MeterRegistry registry, PrometheusHttpServer http, AccessLog accessLog,
-      JvmGcMetrics gcMetrics, ProxyTracing tracing, ServerInterceptor serverInterceptor,
+  private Observability(MeterRegistry registry, PrometheusHttpServer http, OutputStream accessLogOut,
+      JvmGcMetrics gcMetrics, CallObserver callMetrics, ProxyTracing tracing, ObservabilityConfig started,
       List<ClientInterceptor> upstreamInterceptors) {
     this.registry = registry;
     this.http = http;
-    this.accessLog = accessLog;
+    this.accessLogOut = accessLogOut;
     this.gcMetrics = gcMetrics;
+    this.callMetrics = callMetrics;
     this.tracing = tracing;
-    this.serverInterceptor = serverInterceptor;
+    this.spans = tracing == null ? null : tracing.callObserver();
+    this.started = started;
     this.upstreamInterceptors = upstreamInterceptors;
   }
 
@@ -91,7 +98,7 @@ public final class Observability implements AutoCloseable {
     MeterRegistry registry = meters;
     PrometheusHttpServer http = null;
     JvmGcMetrics gc = null;
-    List<CallObserver> observers = new ArrayList<>();
+    CallObserver callMetrics = null;
     List<ClientInterceptor> upstream = new ArrayList<>();
     if (config.metrics().enabled()) {
       PrometheusMeterRegistry prometheus;
@@ -103,22 +110,15 @@ public final class Observability implements AutoCloseable {
       }
       gc = bindJvmMetrics(prometheus);
       http = PrometheusHttpServer.start(config.metrics().host(), config.metrics().port(), prometheus);
-      observers.add(new CallMetrics(registry));
+      callMetrics = new CallMetrics(registry);
       upstream.add(new UpstreamCallsClientInterceptor(registry));
-    }
-    AccessLog accessLog = null;
-    if (config.accessLog()) {
-      accessLog = new AccessLog(accessLogOut, ACCESS_LOG_QUEUE, Clock.systemUTC(), registry);
-      observers.add(accessLog);
     }
     ProxyTracing tracing = null;
     if (config.tracing().enabled()) {
       tracing = openTelemetry != null ? ProxyTracing.over(openTelemetry) : ProxyTracing.fromConfig(config.tracing());
-      observers.add(tracing.callObserver());
       upstream.add(tracing.upstreamInterceptor());
     }
-    ServerInterceptor interceptor = observers.isEmpty() ? null : new CallObservingServerInterceptor(observers);
-    return new Observability(registry, http, accessLog, gc, tracing, interceptor, List.copyOf(upstream));
+    return new Observability(registry, http, accessLogOut, gc, callMetrics, tracing, config, List.copyOf(upstream));
   }
 
   private static JvmGcMetrics bindJvmMetrics(MeterRegistry registry) {
@@ -145,17 +145,51 @@ public final class Observability implements AutoCloseable {
     return registry;
   }
 
-  /** The outermost interceptor of the proxy service; null when nothing observes calls. */
+  /** The outermost interceptor of the proxy service for the config it started with; null when nothing observes calls. */
   public ServerInterceptor serverInterceptor() {
-    return serverInterceptor;
+    return serverInterceptor(started);
   }
 
   /**
-   * The server's stream tracer, or null when nothing observes calls: tells the observing
-   * interceptor the status of calls that grpc's transport ends itself.
+   * The outermost interceptor for a generation built from {@code config} (null when nothing
+   * observes calls): metrics and spans as started, the access log as {@code config} says, so that a
+   * reload turns it on or off for new calls.
+   */
+  public synchronized ServerInterceptor serverInterceptor(ObservabilityConfig config) {
+    List<CallObserver> observers = new ArrayList<>();
+    if (callMetrics != null) {
+      observers.add(callMetrics);
+    }
+    if (config.accessLog()) {
+      if (accessLog == null) {
+        accessLog = new AccessLog(accessLogOut, ACCESS_LOG_QUEUE, Clock.systemUTC(), registry);
+      }
+      observers.add(accessLog);
+    }
+    if (spans != null) {
+      observers.add(spans);
+    }
+    return observers.isEmpty() ? null : new CallObservingServerInterceptor(observers);
+  }
+
+  /**
+   * Applies what a reload may change beyond the interceptor: the trace sample ratio (when the
+   * config, not {@code OTEL_TRACES_SAMPLER*}, chose the sampler) and the operational log's level
+   * and format (when {@link OperationalLog#install} set it up).
+   */
+  public void reconfigure(ObservabilityConfig config) {
+    if (tracing != null) {
+      tracing.setSampleRatio(config.tracing().sampleRatio());
+    }
+    OperationalLog.reconfigure(config.log());
+  }
+
+  /**
+   * The server's stream tracer: tells the observing interceptor the status of calls that grpc's
+   * transport ends itself. Always there, because a reload may turn the access log on.
    */
   public ServerStreamTracer.Factory streamTracer() {
-    return serverInterceptor == null ? null : STREAM_END;
+    return STREAM_END;
   }
 
   /** Interceptors for every upstream channel (empty without metrics and traces). */

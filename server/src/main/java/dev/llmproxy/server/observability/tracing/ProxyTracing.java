@@ -12,6 +12,7 @@ import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The proxy's traces: a server span per call ({@link TracingCallObserver}) and a client span per
@@ -22,14 +23,18 @@ import java.util.Objects;
 public final class ProxyTracing implements AutoCloseable {
   static final String INSTRUMENTATION = "dev.llmproxy";
 
+  private static final String RATIO_SAMPLER = "parentbased_traceidratio";
+
   private final Tracer tracer;
   private final TextMapPropagator propagator;
   private final AutoCloseable owned;
+  private final ReloadableRatioSampler sampler; // null: the sampler is not the config's to change
 
-  private ProxyTracing(OpenTelemetry openTelemetry, AutoCloseable owned) {
+  private ProxyTracing(OpenTelemetry openTelemetry, AutoCloseable owned, ReloadableRatioSampler sampler) {
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION);
     this.propagator = openTelemetry.getPropagators().getTextMapPropagator();
     this.owned = owned;
+    this.sampler = sampler;
   }
 
   /**
@@ -40,7 +45,7 @@ public final class ProxyTracing implements AutoCloseable {
   public static ProxyTracing fromConfig(ObservabilityConfig.Tracing config) {
     Map<String, String> defaults = new HashMap<>();
     defaults.put("otel.service.name", config.serviceName());
-    defaults.put("otel.traces.sampler", "parentbased_traceidratio");
+    defaults.put("otel.traces.sampler", RATIO_SAMPLER);
     defaults.put("otel.traces.sampler.arg", Double.toString(config.sampleRatio()));
     defaults.put("otel.traces.exporter", "otlp");
     // http/protobuf over the JDK's HttpClient: the one sender bundled (OTLP over gRPC would need OkHttp).
@@ -50,10 +55,21 @@ public final class ProxyTracing implements AutoCloseable {
     if (config.endpoint() != null) {
       defaults.put("otel.exporter.otlp.endpoint", config.endpoint());
     }
+    AtomicReference<ReloadableRatioSampler> reloadable = new AtomicReference<>();
     OpenTelemetrySdk sdk;
     try {
       sdk = AutoConfiguredOpenTelemetrySdk.builder()
           .addPropertiesSupplier(() -> defaults)
+          // The config's ratio sampler becomes one a reload can change; a sampler chosen through
+          // OTEL_TRACES_SAMPLER(_ARG) stays as the environment says.
+          .addSamplerCustomizer((configured, properties) -> {
+            if (!RATIO_SAMPLER.equals(properties.getString("otel.traces.sampler"))
+                || properties.getDouble("otel.traces.sampler.arg", 1.0) != config.sampleRatio()) {
+              return configured;
+            }
+            reloadable.set(new ReloadableRatioSampler(config.sampleRatio()));
+            return reloadable.get();
+          })
           .disableShutdownHook() // closed with the proxy, after its calls
           .build()
           .getOpenTelemetrySdk();
@@ -63,12 +79,28 @@ public final class ProxyTracing implements AutoCloseable {
           "settings the OpenTelemetry SDK accepts: " + cause.getMessage()
               + " (OTLP is exported as http/protobuf; grpc is not bundled)");
     }
-    return new ProxyTracing(sdk, sdk);
+    return new ProxyTracing(sdk, sdk, reloadable.get());
   }
 
   /** Tracing over an SDK the caller built and closes (tests: an in-memory exporter). */
   public static ProxyTracing over(OpenTelemetry openTelemetry) {
-    return new ProxyTracing(Objects.requireNonNull(openTelemetry, "openTelemetry"), () -> {});
+    return new ProxyTracing(Objects.requireNonNull(openTelemetry, "openTelemetry"), () -> {}, null);
+  }
+
+  /**
+   * Samples new traces at {@code ratio} from now on; false (and no change) when the sampler is not
+   * the config's: chosen by {@code OTEL_TRACES_SAMPLER(_ARG)} or by the caller's SDK.
+   */
+  public boolean setSampleRatio(double ratio) {
+    if (sampler == null) {
+      return false;
+    }
+    sampler.setRatio(ratio);
+    return true;
+  }
+
+  Tracer tracer() {
+    return tracer;
   }
 
   /** Starts and ends the server span of each call; an observer of the outermost interceptor. */

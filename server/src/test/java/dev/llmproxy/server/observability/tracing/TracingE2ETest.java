@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.llmproxy.server.observability.Observability;
 import dev.llmproxy.server.ProxyServer;
 import dev.llmproxy.server.config.ConfigLoader;
 import dev.llmproxy.server.config.ProxyConfig;
@@ -36,6 +37,8 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -298,6 +301,62 @@ class TracingE2ETest {
     await().atMost(Duration.ofSeconds(10)).until(() -> !received.isEmpty());
     assertThat(received.get(0)).startsWith("POST /v1/traces application/x-protobuf");
     assertThat(Long.parseLong(received.get(0).substring(received.get(0).lastIndexOf(' ') + 1))).isPositive();
+  }
+
+  @Test
+  void theOtelEnvironmentAloneTurnsTracingOnAndExportsOverOtlp() throws Exception {
+    List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer collector = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    collector.createContext("/", exchange -> {
+      received.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath());
+      exchange.getRequestBody().readAllBytes();
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    collector.start();
+    closeLater.add(() -> collector.stop(0));
+    SimulatedBackend sim = sim("only", Faults.none());
+    ProxyConfig file = new ConfigLoader().parse("""
+        server: {port: 0}
+        routes:
+          - {name: chat, models: ["*"], default: true, health_check: false, upstreams: ["%s"]}
+        """.formatted(sim.address())); // no observability section
+    TracingEnvironment env = TracingEnvironment.of(Map.of("OTEL_TRACES_EXPORTER", "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + collector.getAddress().getPort()), new Properties());
+    ProxyConfig config = file.withObservability(env.apply(file.observability()));
+    assertThat(config.observability().tracing().enabled()).isTrue();
+    ProxyServer exporting = ProxyServer.start(config, new SimpleMeterRegistry(), null);
+    try {
+      ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + exporting.port(),
+          InsecureChannelCredentials.create()).build();
+      closeLater.add(channel::shutdownNow);
+      LlmProxyGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
+          .complete(CompletionRequest.newBuilder().setPrompt("env only").setMaxTokens(2).build());
+    } finally {
+      exporting.close(); // flushes the batch of spans
+    }
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !received.isEmpty());
+    assertThat(received.get(0)).isEqualTo("POST /v1/traces");
+  }
+
+  @Test
+  void otelSdkDisabledKeepsTracingOffDespiteTheSection() throws Exception {
+    ProxyConfig file = new ConfigLoader().parse("""
+        server: {port: 0}
+        routes:
+          - {name: chat, models: ["*"], default: true, health_check: false, upstreams: ["127.0.0.1:1"]}
+        observability:
+          tracing: {endpoint: "http://127.0.0.1:1"}
+        """);
+    ProxyConfig config = file.withObservability(TracingEnvironment.of(Map.of("OTEL_SDK_DISABLED", "true"),
+        new Properties()).apply(file.observability()));
+    assertThat(config.observability().tracing().enabled()).isFalse();
+    try (Observability off = Observability.start(config.observability(), new SimpleMeterRegistry(),
+        new java.io.ByteArrayOutputStream())) {
+      assertThat(off.serverInterceptor()).isNull();
+      assertThat(off.upstreamInterceptors()).isEmpty();
+    }
   }
 
   @Test
