@@ -1,6 +1,5 @@
 package dev.llmproxy.server.service;
 
-import dev.llmproxy.server.config.RetryPolicy;
 import dev.llmproxy.server.upstream.OutlierDetector;
 import dev.llmproxy.server.upstream.PickFilter;
 import dev.llmproxy.server.observability.ThrottledLog;

@@ -32,7 +32,7 @@ final class WeightedSplit {
   String pick(String keyId) {
     long total = upperBounds[upperBounds.length - 1];
     long point = split.sticky() == ModelSplit.Sticky.API_KEY && keyId != null
-        ? Math.floorMod(StableHash.of(split.model() + '\u0000' + keyId), total)
+        ? (long) ((StableHash.of(split.model() + '\u0000' + keyId) >>> 11) * 0x1.0p-53 * total) // top 53 bits
         : randomBelow.applyAsLong(total);
     for (int i = 0; i < upperBounds.length; i++) {
       if (point < upperBounds[i]) {

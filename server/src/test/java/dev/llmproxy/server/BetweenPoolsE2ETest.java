@@ -39,10 +39,10 @@ import org.junit.jupiter.api.io.TempDir;
  * Fallbacks between routes over real sockets: a call whose route's pool is all down or shedding is
  * served by the route's fallback before its first chunk, says so in {@code llmproxy-route}, and is
  * counted once by its quota; after the first chunk a call stays where it is. Also the model sent
- * upstream ({@code upstream_model}) and aliases on gRPC routes.
+ * upstream ({@code upstream_model}), aliases on gRPC routes, and a model split over two routes.
  */
 @Timeout(120)
-class RouteFallbackE2ETest {
+class BetweenPoolsE2ETest {
   private static final Metadata.Key<String> ROUTE = Metadata.Key.of("llmproxy-route", Metadata.ASCII_STRING_MARSHALLER);
   private static final Metadata.Key<String> UPSTREAM =
       Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER);
@@ -213,6 +213,49 @@ class RouteFallbackE2ETest {
 
     assertThat(result.applied()).as(result.describe()).isTrue();
     assertThat(complete("chat", null).get(ROUTE)).isEqualTo("backup");
+  }
+
+  private String splitConfig(String sticky) throws Exception {
+    SimulatedBackend v1 = sim("v1-0");
+    SimulatedBackend v2 = sim("v2-0");
+    return "server: {host: 127.0.0.1, port: 0}\n"
+        + "routes:\n"
+        + "  - name: llama-v1\n    models: [llama-v1]\n    upstreams:\n" + upstream("v1-0", v1.address())
+        + "  - name: llama-v2\n    models: [llama-v2]\n    upstreams:\n" + upstream("v2-0", v2.address())
+        + "splits:\n  - model: llama\n    sticky: " + sticky + "\n"
+        + "    routes: [{route: llama-v1, weight: 1}, {route: llama-v2, weight: 1}]\n"
+        + "auth:\n  anonymous_tier: free\n  keys:\n"
+        + "    - {id: team-a, plaintext_dev_only: key-a, models: [llama]}\n"
+        + "    - {id: team-b, plaintext_dev_only: key-b}\n    - {id: team-c, plaintext_dev_only: key-c}\n"
+        + "    - {id: team-d, plaintext_dev_only: key-d}\n    - {id: team-e, plaintext_dev_only: key-e}\n"
+        + "quota:\n  tiers:\n    - {name: free, requests: 100000}\n";
+  }
+
+  @Test
+  void aSplitModelIsServedByEachOfItsRoutes() throws Exception {
+    start(splitConfig("none"));
+
+    java.util.Set<String> served = new java.util.HashSet<>();
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      served.add(complete("llama", null).get(ROUTE));
+      return served.size() == 2;
+    });
+    assertThat(served).containsExactlyInAnyOrder("llama-v1", "llama-v2");
+  }
+
+  @Test
+  void aStickySplitKeepsEachKeyOnOneRoute() throws Exception {
+    start(splitConfig("api_key"));
+
+    java.util.Set<String> firstRoutes = new java.util.HashSet<>();
+    for (String key : List.of("key-a", "key-b", "key-c", "key-d", "key-e")) {
+      String first = complete("llama", key).get(ROUTE);
+      firstRoutes.add(first);
+      for (int i = 0; i < 5; i++) {
+        assertThat(complete("llama", key).get(ROUTE)).as(key).isEqualTo(first);
+      }
+    }
+    assertThat(firstRoutes).as("the keys' routes: spread").containsExactlyInAnyOrder("llama-v1", "llama-v2");
   }
 
   /** A streamed call that records its headers, chunks and status. */
