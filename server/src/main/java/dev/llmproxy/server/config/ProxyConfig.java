@@ -121,6 +121,11 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
     return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
 
+  /** Other routes and splits at once (a split names routes, so the two change together). */
+  public ProxyConfig withRoutes(List<RouteConfig> routes, List<ModelSplit> splits) {
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
+  }
+
   public ProxyConfig withSplits(List<ModelSplit> splits) {
     return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
