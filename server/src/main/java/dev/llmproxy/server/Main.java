@@ -115,7 +115,8 @@ public final class Main {
       config = config.withObservability(tracing.apply(config.observability()));
       if (options.upstreams() != null) {
         LbPolicy lb = options.lb() != null ? options.lb() : LbPolicy.LEAST_OUTSTANDING;
-        config = config.withRoutes(List.of(RouteConfig.forUpstreams(options.upstreams(), lb)));
+        // The file's splits name the file's routes, which the one route replaces.
+        config = config.withRoutes(List.of(RouteConfig.forUpstreams(options.upstreams(), lb)), List.of());
       }
       ServerConfig server = config.server();
       if (options.host() != null || options.port() != null) {

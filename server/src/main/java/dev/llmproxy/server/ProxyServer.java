@@ -291,7 +291,7 @@ public final class ProxyServer implements AutoCloseable {
   static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, ServerInterceptor cache,
       AccessControl access, LoadShedder shedder, MeterRegistry meters, ScheduledExecutorService timers,
       DrainingServerInterceptor drain, ServerInterceptor observing) {
-    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters);
+    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters, shedder);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
     // request id (x-request-id: the client's or a new one, returned in the response) ->
     // (metrics, access log, server span) -> parsing the request bytes -> authentication (headers: the

@@ -116,7 +116,7 @@ final class RuntimeAssembler implements RuntimeFactory {
         credentialDigests.put(route, digest);
         watchHealth(rc, upstreams);
       }
-      RouteTable routes = new RouteTable(built);
+      RouteTable routes = new RouteTable(built, config.splits());
       AccessControl access = config.auth() == null ? null
           : AccessControl.of(config.auth(), config.quota(), quotaStore.apply(config), meters, this.access);
       if (!config.cache().equals(cacheConfig)) {

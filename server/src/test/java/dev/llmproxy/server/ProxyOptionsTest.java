@@ -41,6 +41,24 @@ class ProxyOptionsTest {
   }
 
   @Test
+  void upstreamsFlagReplacesAFilesRoutesTogetherWithItsSplits(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    Path file = dir.resolve("llmproxy.yaml");
+    Files.writeString(file, """
+        routes:
+          - {name: a, models: [ma], upstreams: ['h:1'], fallbacks: [b]}
+          - {name: b, models: [mb], upstreams: ['h:2']}
+        splits: [{model: m, routes: [{route: a}, {route: b}]}]
+        """);
+
+    ProxyConfig config = Main.configure(ProxyOptions.parse(
+        new String[] {"--config", file.toString(), "--upstreams", "127.0.0.1:7001"}));
+
+    assertThat(config.routes()).singleElement().satisfies(r -> assertThat(r.fallbacks()).isEmpty());
+    assertThat(config.splits()).isEmpty();
+  }
+
+  @Test
   void badFlagsAreRefusedWithAPreciseMessage() {
     assertThatThrownBy(() -> ProxyOptions.parse(new String[] {"--port", "x"}))
         .isInstanceOf(ConfigException.class).hasMessage("--port: \"x\" (expected: a port from 0 to 65535)");

@@ -21,9 +21,10 @@ import java.util.Set;
  * @param auth API keys and anonymous access; {@code null}: no key is required and nobody is limited
  * @param quota where quotas are counted and the tiers keys refer to
  * @param observability metrics endpoint, access log and channelz
+ * @param splits model names served by several routes by weight
  */
 public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheConfig cache, AuthConfig auth,
-    QuotaConfig quota, ObservabilityConfig observability, AdminConfig admin) {
+    QuotaConfig quota, ObservabilityConfig observability, AdminConfig admin, List<ModelSplit> splits) {
   /** The model name the demo's route serves (as does an empty model). */
   public static final String DEMO_MODEL = "sim";
   /** The demo's API key, limited to {@link #DEMO_KEY_REQUESTS_PER_MINUTE}. */
@@ -32,7 +33,10 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
 
   public ProxyConfig {
     routes = List.copyOf(routes);
+    splits = List.copyOf(splits);
     validateRoutes(routes);
+    RouteFallbacks.validate(routes);
+    validateSplits(splits, routes);
     Objects.requireNonNull(cache, "cache");
     Objects.requireNonNull(quota, "quota");
     Objects.requireNonNull(observability, "observability");
@@ -42,11 +46,17 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
           "observability.metrics on: the admin endpoint is served on the metrics port");
     }
     validateTiers(auth, quota);
-    validateKeyModels(auth, routes);
+    validateKeyModels(auth, routes, splits);
     if (auth != null && server.forwardHeaders().contains(auth.header())) {
       throw ConfigException.invalid("server.forward_headers", auth.header(),
           "no credential header: auth.header carries API keys, which never go upstream");
     }
+  }
+
+  /** A config without splits. */
+  public ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheConfig cache, AuthConfig auth,
+      QuotaConfig quota, ObservabilityConfig observability, AdminConfig admin) {
+    this(server, routes, cache, auth, quota, observability, admin, List.of());
   }
 
   /**
@@ -91,28 +101,37 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
   }
 
   public ProxyConfig withServer(ServerConfig server) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
 
   public ProxyConfig withRoutes(List<RouteConfig> routes) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
 
   public ProxyConfig withCache(CacheConfig cache) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
 
   /** This config with other API keys ({@code null}: none required) and quotas. */
   public ProxyConfig withAccess(AuthConfig auth, QuotaConfig quota) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
 
   public ProxyConfig withObservability(ObservabilityConfig observability) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
+  }
+
+  /** Other routes and splits at once (a split names routes, so the two change together). */
+  public ProxyConfig withRoutes(List<RouteConfig> routes, List<ModelSplit> splits) {
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
+  }
+
+  public ProxyConfig withSplits(List<ModelSplit> splits) {
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
 
   public ProxyConfig withAdmin(AdminConfig admin) {
-    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
 
   static ProxyConfig from(ConfigNode root) {
@@ -131,8 +150,9 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
     QuotaConfig quota = QuotaConfig.from(root.child("quota"));
     ObservabilityConfig observability = ObservabilityConfig.from(root.child("observability"));
     AdminConfig admin = AdminConfig.from(root.child("admin"));
+    List<ModelSplit> splits = root.nodes("splits").stream().map(ModelSplit::from).toList();
     root.rejectUnknownKeys();
-    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin);
+    return new ProxyConfig(server, routes, cache, auth, quota, observability, admin, splits);
   }
 
   private static void validateTiers(AuthConfig auth, QuotaConfig quota) {
@@ -157,18 +177,44 @@ public record ProxyConfig(ServerConfig server, List<RouteConfig> routes, CacheCo
   }
 
   /** A key may only be limited to models some route serves: a typo would lock it out silently. */
-  private static void validateKeyModels(AuthConfig auth, List<RouteConfig> routes) {
+  private static void validateKeyModels(AuthConfig auth, List<RouteConfig> routes, List<ModelSplit> splits) {
     if (auth == null || routes.stream().anyMatch(r -> r.models().contains(RouteConfig.ANY_MODEL))) {
       return;
     }
     Set<String> served = new java.util.TreeSet<>();
     routes.forEach(r -> served.addAll(r.models()));
+    splits.forEach(split -> served.add(split.model()));
     for (int i = 0; i < auth.keys().size(); i++) {
       List<String> models = auth.keys().get(i).models();
       for (int j = 0; j < models.size(); j++) {
         if (!served.contains(models.get(j))) {
           throw ConfigException.invalid("auth.keys[" + i + "].models[" + j + "]", models.get(j),
               "a model that a route serves: one of " + served);
+        }
+      }
+    }
+  }
+
+  /** A split's model is its own name (no route serves it, no other split), over routes that exist. */
+  private static void validateSplits(List<ModelSplit> splits, List<RouteConfig> routes) {
+    Map<String, String> modelOwner = new HashMap<>();
+    Set<String> routeNames = new HashSet<>();
+    for (RouteConfig r : routes) {
+      routeNames.add(r.name());
+      r.models().forEach(model -> modelOwner.putIfAbsent(model, "route '" + r.name() + "'"));
+    }
+    for (int i = 0; i < splits.size(); i++) {
+      ModelSplit split = splits.get(i);
+      String owner = modelOwner.putIfAbsent(split.model(), "splits[" + i + "]");
+      if (owner != null) {
+        throw ConfigException.invalid("splits[" + i + "].model", split.model(),
+            "a model no route or other split serves; " + owner + " already serves it");
+      }
+      for (int j = 0; j < split.routes().size(); j++) {
+        String route = split.routes().get(j).route();
+        if (!routeNames.contains(route)) {
+          throw ConfigException.invalid("splits[" + i + "].routes[" + j + "].route", route,
+              "the name of a route in routes");
         }
       }
     }

@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param protocol what the upstreams speak
  * @param openai the OpenAI-compatible upstreams' settings; {@code null} for {@code grpc} routes
  * @param balancing settings of the load-balancing policy ({@code peak_ewma}, {@code prefix_affinity})
+ * @param fallbacks names of the routes tried, in order, when this route's pool cannot take a call
+ * @param upstreamModel the model name sent to this route's upstreams; {@code null}: the one asked for
  */
 public record RouteConfig(
     String name,
@@ -34,7 +36,9 @@ public record RouteConfig(
     RouteResilience resilience,
     UpstreamProtocol protocol,
     OpenAiSettings openai,
-    Balancing balancing) {
+    Balancing balancing,
+    List<String> fallbacks,
+    String upstreamModel) {
 
   public static final String ANY_MODEL = "*";
   public static final int DEFAULT_MAX_TOKENS_LIMIT = 4096;
@@ -44,12 +48,23 @@ public record RouteConfig(
   public RouteConfig {
     models = List.copyOf(models);
     upstreams = List.copyOf(upstreams);
+    fallbacks = List.copyOf(fallbacks);
     Objects.requireNonNull(resilience, "resilience");
     Objects.requireNonNull(protocol, "protocol");
     Objects.requireNonNull(balancing, "balancing");
     if ((protocol == UpstreamProtocol.OPENAI) != (openai != null)) {
       throw new IllegalArgumentException("openai settings go with protocol openai, and only with it");
     }
+  }
+
+  /** A route without fallbacks that sends the model as asked. */
+  public RouteConfig(String name, List<String> models, boolean isDefault, List<UpstreamEndpoint> upstreams,
+      String target, SimulatedUpstreams simulated, LbPolicy lb, int choiceCount, boolean healthCheck,
+      int maxTokensLimit, int defaultMaxTokens, int flowControlWindow, TlsClientConfig tls,
+      RouteResilience resilience, UpstreamProtocol protocol, OpenAiSettings openai, Balancing balancing) {
+    this(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck, maxTokensLimit,
+        defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing, List.of(),
+        openai == null ? null : openai.upstreamModel());
   }
 
   /** A route with the default balancing settings. */
@@ -119,55 +134,76 @@ public record RouteConfig(
     TlsClientConfig tls = TlsClientConfig.from(node.child("tls"));
     RouteResilience resilience = RouteResilience.from(node);
     Balancing balancing = Balancing.from(node, lb);
+    List<String> fallbacks = node.strings("fallbacks");
+    String upstreamModel = node.string("upstream_model", null);
+    if (upstreamModel != null && upstreamModel.isBlank()) {
+      throw ConfigException.invalid(node.pathOf("upstream_model"), upstreamModel, "a model name");
+    }
     node.rejectUnknownKeys();
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount,
-        healthCheck, limit, defaultMaxTokens, window, tls, resilience, protocol, openai, balancing);
+        healthCheck, limit, defaultMaxTokens, window, tls, resilience, protocol, openai, balancing, fallbacks,
+        upstreamModel);
   }
 
   public RouteConfig withModels(List<String> servedModels) {
     return new RouteConfig(name, servedModels, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing, fallbacks, upstreamModel);
   }
 
   public RouteConfig withMaxTokens(int limit, int defaultMaxTokens) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        limit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing);
+        limit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing, fallbacks, upstreamModel);
   }
 
   public RouteConfig withFlowControlWindow(int bytes) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, bytes, tls, resilience, protocol, openai, balancing);
+        maxTokensLimit, defaultMaxTokens, bytes, tls, resilience, protocol, openai, balancing, fallbacks, upstreamModel);
   }
 
   public RouteConfig withTls(TlsClientConfig clientTls) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls, resilience, protocol, openai, balancing);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, clientTls, resilience, protocol, openai, balancing, fallbacks, upstreamModel);
   }
 
   public RouteConfig withResilience(RouteResilience newResilience) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, newResilience, protocol, openai, balancing);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, newResilience, protocol, openai, balancing, fallbacks, upstreamModel);
   }
 
   public RouteConfig withHealthCheck(boolean enabled) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, enabled,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing, fallbacks, upstreamModel);
   }
 
   public RouteConfig withBalancing(LbPolicy policy, Balancing newBalancing) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, policy, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, newBalancing);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, newBalancing, fallbacks, upstreamModel);
   }
 
   public RouteConfig withUpstreams(List<UpstreamEndpoint> newUpstreams) {
     return new RouteConfig(name, models, isDefault, newUpstreams, target, simulated, lb, choiceCount, healthCheck,
-        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing);
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing, fallbacks, upstreamModel);
   }
 
   public RouteConfig withOpenAi(OpenAiSettings settings) {
     return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
         maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience,
-        settings == null ? UpstreamProtocol.GRPC : UpstreamProtocol.OPENAI, settings, balancing);
+        settings == null ? UpstreamProtocol.GRPC : UpstreamProtocol.OPENAI, settings, balancing, fallbacks,
+        settings != null && settings.upstreamModel() != null ? settings.upstreamModel() : upstreamModel);
+  }
+
+  /** This route with other fallback routes, by name. */
+  public RouteConfig withFallbacks(List<String> routeNames) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing, routeNames,
+        upstreamModel);
+  }
+
+  /** This route sending {@code model} upstream ({@code null}: the model asked for). */
+  public RouteConfig withUpstreamModel(String model) {
+    return new RouteConfig(name, models, isDefault, upstreams, target, simulated, lb, choiceCount, healthCheck,
+        maxTokensLimit, defaultMaxTokens, flowControlWindow, tls, resilience, protocol, openai, balancing, fallbacks,
+        model);
   }
 
   /** A one-route setup over static upstreams, as {@code --upstreams a,b --lb POLICY} builds it. */

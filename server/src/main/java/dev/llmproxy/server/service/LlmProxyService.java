@@ -30,10 +30,17 @@ public final class LlmProxyService {
    * @param timers runs the relays' stall checks; tasks are short and never block
    */
   public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, MeterRegistry meters) {
+    this(headerForwarder, timers, meters, RouteSlots.UNCAPPED);
+  }
+
+  /** @param slots room on the routes a call falls back to (their {@code max_in_flight}) */
+  public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, MeterRegistry meters,
+      RouteSlots slots) {
     this.headerForwarder = Objects.requireNonNull(headerForwarder, "headerForwarder");
     this.support = new RelaySupport(Objects.requireNonNull(timers, "timers"), System::nanoTime,
         new RelayMetrics(Objects.requireNonNull(meters, "meters")),
-        new ThrottledLog(System.getLogger(Relay.class.getName()), FAULT_LOG_INTERVAL, System::nanoTime));
+        new ThrottledLog(System.getLogger(Relay.class.getName()), FAULT_LOG_INTERVAL, System::nanoTime),
+        Objects.requireNonNull(slots, "slots"));
   }
 
   public ServerServiceDefinition bindService() {

@@ -9,6 +9,12 @@ public final class ProxyContext {
   /** The route the request resolved to; set by {@link RoutingServerInterceptor}. */
   public static final Context.Key<Route> ROUTE = Context.key("llmproxy-route");
 
+  /**
+   * The routes the call may move to if {@link #ROUTE}'s pool cannot take it; set with {@link #ROUTE},
+   * and again by the stage that moves a call to a fallback.
+   */
+  public static final Context.Key<FallbackRoutes> FALLBACKS = Context.key("llmproxy-fallbacks");
+
   /** What the request asked for, for metrics, logs and traces; set with {@link #ROUTE}. */
   public static final Context.Key<RequestedModel> REQUESTED_MODEL = Context.key("llmproxy-requested-model");
 

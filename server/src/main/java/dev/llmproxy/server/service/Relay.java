@@ -1,6 +1,5 @@
 package dev.llmproxy.server.service;
 
-import dev.llmproxy.server.config.RetryPolicy;
 import dev.llmproxy.server.upstream.OutlierDetector;
 import dev.llmproxy.server.upstream.PickFilter;
 import dev.llmproxy.server.observability.ThrottledLog;
@@ -44,6 +43,13 @@ import java.util.function.LongSupplier;
  * the call is committed to its upstream: a later failure reaches the client as an error status
  * naming how many chunks it got, never as a short stream ending OK.
  *
+ * <p>Fallback between routes: when the call's route cannot serve it before anything reached the
+ * client ({@link RouteFallback}: every upstream down, ejected or busy, after failover within the
+ * route), the next of its fallback routes ({@link ProxyContext#FALLBACKS}) with room
+ * ({@link RouteSlots}) gets it, with a fresh set of attempts. The response header
+ * {@code llmproxy-route} names the route that served. Each route sends its own
+ * {@code upstream_model}, if it has one, as the request's model.
+ *
  * <p>Stall detection: each attempt has a {@link StallWatchdog}, told when the relay asks the upstream
  * for a message and when one comes. A stalled attempt is cancelled; then it fails over or, after
  * the first message, closes the call with UNAVAILABLE.
@@ -65,6 +71,7 @@ import java.util.function.LongSupplier;
 final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
   static final Metadata.Key<String> UPSTREAM_HEADER =
       Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> ROUTE_HEADER = Metadata.Key.of("llmproxy-route", Metadata.ASCII_STRING_MARSHALLER);
   /** Says the answer's usage was counted by the proxy, not reported by the engine; passed through. */
   static final Metadata.Key<String> USAGE_TRAILER = Metadata.Key.of("llmproxy-usage", Metadata.ASCII_STRING_MARSHALLER);
   private static final Metadata.Key<String> PUSHBACK_TRAILER =
@@ -74,24 +81,22 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
 
   private final ServerCall<CompletionRequest, RespT> serverCall;
   private final MethodDescriptor<CompletionRequest, RespT> method;
-  private final Route route;
   private final Metadata upstreamHeaders;
   private final Context context;
   private final ScheduledExecutorService timers;
   private final LongSupplier nanoTime;
   private final RelayMetrics metrics;
   private final ThrottledLog upstreamFaults;
-  private final RetryPolicy retry;
-  private final OutlierDetector outliers;
-  private final long firstTokenNanos;
-  private final long betweenTokensNanos;
-  /** The route's max_call, when the client set no deadline; else null. */
+  private final RouteSlots slots;
+  /** The first route's max_call, when the client set no deadline; else null. */
   private final Deadline proxyDeadline;
 
   private volatile CompletionRequest request;
   private volatile Attempt current;
   private volatile boolean clientGone;
   // Touched only where attempts start and end, one after another.
+  private Route route;
+  private FallbackRoutes fallbacks;
   private int attempts;
   private final List<SocketAddress> failedUpstreams = new ArrayList<>(2);
   private boolean headersSent;
@@ -107,10 +112,9 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     this.nanoTime = support.nanoTime();
     this.metrics = support.metrics();
     this.upstreamFaults = support.upstreamFaults();
-    this.retry = route.config().resilience().retry();
-    this.outliers = route.outliers();
-    this.firstTokenNanos = route.config().resilience().timeouts().firstToken().toNanos();
-    this.betweenTokensNanos = route.config().resilience().timeouts().betweenTokens().toNanos();
+    this.slots = support.slots();
+    FallbackRoutes next = ProxyContext.FALLBACKS.get(context);
+    this.fallbacks = next == null ? FallbackRoutes.NONE : next;
     context.addListener(ended -> cancelAttempt("the client's call ended"), Runnable::run);
     Duration maxCall = route.config().resilience().timeouts().maxCall();
     this.proxyDeadline = context.getDeadline() == null && !maxCall.isZero()
@@ -165,8 +169,9 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
 
   private void startAttempt() {
     attempts++;
+    OutlierDetector outliers = route.outliers();
     PickFilter filter = failedUpstreams.isEmpty() ? outliers : new AttemptFilter(outliers, failedUpstreams);
-    Attempt attempt = new Attempt();
+    Attempt attempt = new Attempt(route);
     CallOptions options = route.withAffinity(CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory)
         .withOption(Route.CALL_OPTION, route), request, ProxyContext.API_KEY_ID.get(context));
     Deadline deadline = context.getDeadline() != null ? context.getDeadline() : proxyDeadline;
@@ -184,7 +189,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
       attempt.demand = new UpstreamDemand(attempt.call, attempt.watchdog, MAX_AHEAD);
       current = attempt;
       attempt.call.start(attempt, headers);
-      attempt.call.sendMessage(request);
+      attempt.call.sendMessage(upstreamRequest(route));
       attempt.call.halfClose();
       attempt.demand.topUp();
     } finally {
@@ -196,6 +201,32 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     attempt.watchdog.start();
   }
 
+  /** The request as {@code route}'s upstreams get it: with the route's {@code upstream_model}, if set. */
+  private CompletionRequest upstreamRequest(Route target) {
+    String model = target.config().upstreamModel();
+    return model == null || model.equals(request.getModel()) ? request : request.toBuilder().setModel(model).build();
+  }
+
+  /**
+   * Moves the call to the first fallback route with room; false if there is none. Called where an
+   * attempt ended, before the next starts.
+   */
+  private boolean moveToFallback() {
+    for (int i = 0; i < fallbacks.routes().size(); i++) {
+      Route next = fallbacks.routes().get(i);
+      if (slots.tryTake(next, context)) {
+        metrics.fallback(route.name(), next.name());
+        route = next;
+        fallbacks = fallbacks.after(i);
+        attempts = 0;
+        failedUpstreams.clear();
+        return true;
+      }
+    }
+    fallbacks = FallbackRoutes.NONE;
+    return false;
+  }
+
   /** Whether the client's side of the call is over: cancelled, or its deadline passed. */
   private boolean clientIsGone() {
     if (clientGone || context.isCancelled()) {
@@ -205,8 +236,10 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     return deadline != null && deadline.isExpired();
   }
 
-  /** How long the first message may take: for {@code Complete} it is the whole answer. */
-  private long firstMessageLimitNanos() {
+  /** How long the first message may take on {@code route}: for {@code Complete} it is the whole answer. */
+  private long firstMessageLimitNanos(Route route) {
+    long firstTokenNanos = route.config().resilience().timeouts().firstToken().toNanos();
+    long betweenTokensNanos = route.config().resilience().timeouts().betweenTokens().toNanos();
     if (!method.getType().serverSendsOneMessage()) {
       return firstTokenNanos;
     }
@@ -216,10 +249,11 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     return firstTokenNanos + (long) Math.max(1, request.getMaxTokens()) * betweenTokensNanos;
   }
 
-  private void sendHeadersOnce(String upstreamName) {
+  private void sendHeadersOnce(String routeName, String upstreamName) {
     if (!headersSent) {
       headersSent = true;
       Metadata headers = new Metadata();
+      headers.put(ROUTE_HEADER, routeName);
       if (upstreamName != null) {
         headers.put(UPSTREAM_HEADER, upstreamName);
       }
@@ -229,6 +263,9 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
 
   /** One try of the call on one upstream. */
   private final class Attempt extends ClientCall.Listener<RespT> implements StallWatchdog.Stalled {
+    private final Route route;
+    private final long betweenTokensNanos;
+    final StallWatchdog watchdog;
     ClientCall<CompletionRequest, RespT> call;
     UpstreamDemand demand;
     // The upstream the stream went to, from the transport it was created on (grpc reports no
@@ -237,8 +274,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     private String upstreamName;
     private volatile int received;
     private volatile boolean stalled;
-    final StallWatchdog watchdog = new StallWatchdog(nanoTime, timers, firstMessageLimitNanos(), betweenTokensNanos,
-        method.getType().serverSendsOneMessage(), this);
     private final ClientStreamTracer tracer = new ClientStreamTracer() {
       @Override
       public void streamCreated(Attributes transportAttrs, Metadata headers) {
@@ -252,11 +287,18 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
       }
     };
 
+    Attempt(Route route) {
+      this.route = route;
+      this.betweenTokensNanos = route.config().resilience().timeouts().betweenTokens().toNanos();
+      this.watchdog = new StallWatchdog(nanoTime, timers, firstMessageLimitNanos(route), betweenTokensNanos,
+          method.getType().serverSendsOneMessage(), this);
+    }
+
     @Override
     public void onMessage(RespT message) {
       boolean low = demand.received();
       received++;
-      sendHeadersOnce(upstreamName());
+      sendHeadersOnce(route.name(), upstreamName());
       serverCall.sendMessage(message);
       if (low && serverCall.isReady()) {
         demand.topUp();
@@ -285,6 +327,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
       }
       UpstreamOutcome outcome = UpstreamOutcome.of(status.getCode(), stalled, gone);
       long pushbackMillis = outcome == UpstreamOutcome.BUSY ? pushbackMillis(trailers) : -1;
+      OutlierDetector outliers = route.outliers();
       if (pushbackMillis >= 0) {
         outliers.recordBusy(upstream, TimeUnit.MILLISECONDS.toNanos(pushbackMillis));
       } else {
@@ -297,12 +340,17 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
         status = Status.UNAVAILABLE.withDescription(status.getDescription()).withCause(status.getCause());
       }
       Failover.AttemptEnd end = new Failover.AttemptEnd(status.getCode(), received, stalled, gone, upstream);
-      if (Failover.failsOver(end, retry, route.hasAlternatives(), attempts, failedUpstreams)) {
+      if (Failover.failsOver(end, route.config().resilience().retry(), route.hasAlternatives(), attempts,
+          failedUpstreams)) {
         if (upstream != null) {
           failedUpstreams.add(upstream);
         }
         metrics.failover(route.name());
         startAttempt(); // the last thing this attempt does: the next one may run on another thread now
+        return;
+      }
+      if (!fallbacks.isEmpty() && RouteFallback.fallsBack(end) && moveToFallback()) {
+        startAttempt(); // as above, on the fallback route
         return;
       }
       Metadata clientTrailers = new Metadata();
@@ -324,14 +372,14 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
         return Status.UNAVAILABLE.withDescription("route '" + route.name() + "': no upstream available"
             + (attempts > 1 ? " after " + attempts + " attempts" : "") + " (" + who
             + " sent no " + (method.getType().serverSendsOneMessage() ? "answer" : "first chunk")
-            + " within " + millis(firstMessageLimitNanos()) + ")");
+            + " within " + millis(firstMessageLimitNanos(route)) + ")");
       }
       if (status.isOk() && received == 0 && method.getType().serverSendsOneMessage()) {
         return Status.INTERNAL.withDescription("route '" + route.name() + "': upstream "
             + upstreamName + " answered without a completion");
       }
       if (status.isOk()) {
-        sendHeadersOnce(upstreamName);
+        sendHeadersOnce(route.name(), upstreamName);
         return status;
       }
       if (status.getCode() == Status.Code.DEADLINE_EXCEEDED && proxyDeadline != null && proxyDeadline.isExpired()) {

@@ -10,7 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The relay's counters, per route: {@code llmproxy.relay.failovers} (calls re-sent to another
  * upstream before their first chunk), {@code llmproxy.relay.stalls} (upstream calls cancelled for
  * want of a token, by phase) and {@code llmproxy.upstream.outcomes} (upstream calls by what they
- * say about the upstream's health).
+ * say about the upstream's health), and {@code llmproxy.relay.fallbacks} (calls moved to a fallback
+ * route, by the route they left and the one they went to).
  */
 final class RelayMetrics {
   private final MeterRegistry meters;
@@ -22,6 +23,11 @@ final class RelayMetrics {
 
   void failover(String route) {
     counters(route).failovers.increment();
+  }
+
+  void fallback(String from, String to) {
+    Counter.builder("llmproxy.relay.fallbacks").description("calls moved to a fallback route before their first chunk")
+        .tags("route", from, "fallback", to).register(meters).increment();
   }
 
   void stall(String route, boolean beforeFirstToken) {

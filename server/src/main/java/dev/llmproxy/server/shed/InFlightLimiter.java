@@ -106,6 +106,20 @@ public final class InFlightLimiter {
   }
 
   /**
+   * Takes a slot if one is free, without waiting (for a call that moves here from another route);
+   * true if it did: the call must {@link #release()} it when it ends.
+   */
+  public boolean tryEnter() {
+    synchronized (this) {
+      if (inFlight < config.maxInFlight()) {
+        inFlight++;
+        return true;
+      }
+      return false;
+    }
+  }
+
+  /**
    * Takes a waiting call out of the queue (its client went away).
    *
    * @return true if it was still waiting; false if it was admitted or rejected already (an

@@ -1,6 +1,7 @@
 package dev.llmproxy.server.shed;
 
 import dev.llmproxy.server.service.Decision;
+import dev.llmproxy.server.service.FallbackRoutes;
 import dev.llmproxy.server.service.PendingCall;
 import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.server.service.RequestDecidingServerInterceptor;
@@ -19,6 +20,10 @@ import java.util.concurrent.CompletionStage;
  * queue for one, or is refused with UNAVAILABLE naming the route. The slot is given back when the
  * call's context ends, which grpc guarantees for every call however it ends; a call whose client
  * goes away while it waits leaves the queue.
+ *
+ * <p>A call its route refuses (full, or it waited too long) moves to the first of the route's
+ * fallbacks ({@link ProxyContext#FALLBACKS}) with a free slot, without waiting there; the context
+ * it proceeds in names that route. Only when none has room is it refused, with its own route's status.
  */
 public final class LoadSheddingServerInterceptor extends RequestDecidingServerInterceptor {
   private final LoadShedder shedder;
@@ -35,7 +40,7 @@ public final class LoadSheddingServerInterceptor extends RequestDecidingServerIn
     if (limiter == null) {
       return now(Decision.proceed(request, call.call(), call.context()));
     }
-    SlotWaiter<ReqT, RespT> waiter = new SlotWaiter<>(limiter, call, request);
+    SlotWaiter<ReqT, RespT> waiter = new SlotWaiter<>(shedder, limiter, call, request);
     switch (limiter.enter(waiter)) {
       case ADMITTED -> waiter.admitted();
       case QUEUED -> call.context().addListener(waiter, Runnable::run);
@@ -47,11 +52,14 @@ public final class LoadSheddingServerInterceptor extends RequestDecidingServerIn
   /** One call asking for a slot: its decision completes on admission or refusal. */
   private static final class SlotWaiter<ReqT, RespT> implements InFlightLimiter.Waiter, Context.CancellationListener {
     final CompletableFuture<Decision<ReqT, RespT>> decision = new CompletableFuture<>();
+    private final LoadShedder shedder;
     private final InFlightLimiter limiter;
     private final PendingCall<ReqT, RespT> call;
     private final CompletionRequest request;
 
-    SlotWaiter(InFlightLimiter limiter, PendingCall<ReqT, RespT> call, CompletionRequest request) {
+    SlotWaiter(LoadShedder shedder, InFlightLimiter limiter, PendingCall<ReqT, RespT> call,
+        CompletionRequest request) {
+      this.shedder = shedder;
       this.limiter = limiter;
       this.call = call;
       this.request = request;
@@ -68,6 +76,21 @@ public final class LoadSheddingServerInterceptor extends RequestDecidingServerIn
     @Override
     public void rejected(Status status) {
       call.context().removeListener(this);
+      FallbackRoutes fallbacks = ProxyContext.FALLBACKS.get(call.context());
+      if (fallbacks != null && !call.context().isCancelled()) {
+        for (int i = 0; i < fallbacks.routes().size(); i++) {
+          Route route = fallbacks.routes().get(i);
+          if (shedder.tryTake(route, call.context())) {
+            decision.complete(Decision.proceed(request, call.call(), call.context().withValues(
+                ProxyContext.ROUTE, route, ProxyContext.FALLBACKS, fallbacks.after(i))));
+            return;
+          }
+        }
+        if (!fallbacks.isEmpty()) {
+          status = status.withDescription(status.getDescription() + "; its fallbacks "
+              + fallbacks.routes().stream().map(Route::name).toList() + " have no free slot either");
+        }
+      }
       decision.complete(Decision.reject(status));
     }
 

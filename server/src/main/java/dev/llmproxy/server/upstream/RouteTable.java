@@ -1,6 +1,8 @@
 package dev.llmproxy.server.upstream;
 
+import dev.llmproxy.server.config.ModelSplit;
 import dev.llmproxy.server.config.RouteConfig;
+import dev.llmproxy.server.config.RouteFallbacks;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -8,16 +10,37 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
-/** Resolves a request's model to its route; owns the routes' channels. */
+/**
+ * Resolves a request's model to its route; knows each route's fallbacks and the split models (whose
+ * route the routing stage chooses); owns the routes' channels.
+ */
 public final class RouteTable implements AutoCloseable {
   private final List<Route> routes;
+  private final List<ModelSplit> splits;
+  private final Map<String, Route> byName = new HashMap<>();
+  private final Map<Route, List<Route>> fallbacks = new HashMap<>();
   private final Map<String, Route> byModel = new HashMap<>();
   private final Route defaultRoute;
   private final Route anyModel;
   private final String modelNames;
 
   public RouteTable(List<Route> routes) {
+    this(routes, List.of());
+  }
+
+  /** @param splits model names served by several of {@code routes} (checked by the config) */
+  public RouteTable(List<Route> routes, List<ModelSplit> splits) {
     this.routes = List.copyOf(routes);
+    this.splits = List.copyOf(splits);
+    Map<String, List<String>> fallbackNames = new HashMap<>();
+    for (Route route : this.routes) {
+      byName.put(route.name(), route);
+      fallbackNames.put(route.name(), route.config().fallbacks());
+    }
+    for (Route route : this.routes) {
+      List<String> order = RouteFallbacks.order(route.name(), fallbackNames);
+      fallbacks.put(route, order.subList(1, order.size()).stream().map(byName::get).toList());
+    }
     Route def = null;
     Route any = null;
     List<String> names = new ArrayList<>();
@@ -34,12 +57,16 @@ public final class RouteTable implements AutoCloseable {
         }
       }
     }
+    this.splits.forEach(split -> names.add(split.model()));
     this.defaultRoute = def;
     this.anyModel = any;
     this.modelNames = names.isEmpty() ? "(no named models)" : String.join(", ", names);
   }
 
-  /** The route for {@code model}; {@code null} if none serves it. Empty means the default route. */
+  /**
+   * The route for {@code model}; {@code null} if none serves it. Empty means the default route. A
+   * split model is not resolved here: the routing stage chooses among its routes.
+   */
   public Route resolve(String model) {
     if (model.isEmpty()) {
       return defaultRoute;
@@ -50,6 +77,21 @@ public final class RouteTable implements AutoCloseable {
 
   public List<Route> routes() {
     return routes;
+  }
+
+  /** The route named {@code name}, or {@code null}. */
+  public Route route(String name) {
+    return byName.get(name);
+  }
+
+  /** The routes a call to {@code route} falls back to, in the order they are tried (its own not included). */
+  public List<Route> fallbacks(Route route) {
+    return fallbacks.getOrDefault(route, List.of());
+  }
+
+  /** The models served by several routes by weight. */
+  public List<ModelSplit> splits() {
+    return splits;
   }
 
   /** The configured model names, for error messages. */

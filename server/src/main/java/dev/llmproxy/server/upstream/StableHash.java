@@ -5,7 +5,7 @@ package dev.llmproxy.server.upstream;
  * (unlike {@code String.hashCode}, which is 32 bits and only a convention): FNV-1a over the UTF-16
  * code units, then MurmurHash3's finalizer so that nearby inputs spread over the whole ring.
  */
-final class StableHash {
+public final class StableHash {
   private static final long FNV_OFFSET = 0xcbf29ce484222325L;
   private static final long FNV_PRIME = 0x100000001b3L;
 
@@ -13,7 +13,7 @@ final class StableHash {
   }
 
   /** The hash of {@code text}. */
-  static long of(CharSequence text) {
+  public static long of(CharSequence text) {
     return finish(update(FNV_OFFSET, text, 0, text.length()));
   }
 

@@ -97,7 +97,8 @@ class OpenAiConfigTest {
 
   @Test
   void refusesOpenAiSettingsOnAGrpcRouteAndTlsOnAnOpenAiRoute() {
-    assertThat(error("upstreams: [127.0.0.1:7001]\nupstream_model: x")).contains("routes[0].upstream_model: unknown setting");
+    // upstream_model is a setting of every route now (the model sent upstream); api_key stays OpenAI's.
+    assertThat(error("upstreams: [127.0.0.1:7001]\napi_key: {env: K}")).contains("routes[0].api_key: unknown setting");
     assertThat(error("protocol: openai\nupstreams: [\"https://x:1\"]\ntls: {ca: /ca.pem}")).startsWith("routes[0].tls:");
     assertThat(error("protocol: grpc\nupstreams: [127.0.0.1:7001]\nhealth_check: {path: /health}"))
         .startsWith("routes[0].health_check:");

@@ -51,6 +51,18 @@ class InFlightLimiterTest {
   }
 
   @Test
+  void aCallMovingInFromAnotherRouteTakesAFreeSlotButNeverWaits() {
+    InFlightLimiter limiter = limiter(1, 4, Duration.ofSeconds(1));
+    assertThat(limiter.tryEnter()).isTrue();
+    assertThat(limiter.tryEnter()).isFalse();
+    assertThat(limiter.queued()).isZero();
+
+    limiter.release();
+    assertThat(limiter.inFlight()).isZero();
+    assertThat(limiter.tryEnter()).isTrue();
+  }
+
+  @Test
   void theOverloadStatusIsUnavailableNamingTheRouteAndItsLimits() {
     Status status = limiter(64, 8, Duration.ofMillis(500)).overloaded();
     assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
