@@ -327,13 +327,16 @@ public final class ProxyServer implements AutoCloseable {
     return ServerInterceptors.interceptForward(parsed, outer);
   }
 
-  /** The cache's shared level in Redis, when configured; its password is read here, at start. */
+  /** The cache's shared level in Redis, when configured; its password is read at start and for every connection. */
   private static SharedResponseCache openSharedCache(CacheConfig cache, MeterRegistry meters) {
     if (!cache.enabled() || cache.shared() == null) {
       return null;
     }
-    String password = cache.shared().password() == null ? null : cache.shared().password().resolve();
-    return new RedisSharedCache(cache.shared(), password, meters);
+    if (cache.shared().password() == null) {
+      return new RedisSharedCache(cache.shared(), (String) null, meters);
+    }
+    cache.shared().password().resolve(); // an unreadable credential stops the start
+    return new RedisSharedCache(cache.shared(), cache.shared().password()::resolve, meters);
   }
 
   public int port() {

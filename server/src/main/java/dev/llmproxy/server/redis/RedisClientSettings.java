@@ -1,6 +1,7 @@
 package dev.llmproxy.server.redis;
 
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisCredentials;
 import io.lettuce.core.RedisCredentialsProvider;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.StaticCredentialsProvider;
@@ -10,6 +11,8 @@ import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import reactor.core.publisher.Mono;
 
 /**
  * How llmproxy's Redis clients (the quota store, the shared cache) talk to Redis: few threads,
@@ -24,11 +27,22 @@ public final class RedisClientSettings {
    * carries: the password comes from the environment or a file, not from the config file.
    */
   public static RedisURI uri(String uri, String password) {
+    return uri(uri, password == null ? null : () -> password);
+  }
+
+  /**
+   * {@code uri} with a password that {@code password} (null: none) gives anew for every connection
+   * Lettuce opens, its reconnects included: a password file that is rotated (on a reload, or by a
+   * Secret's update) is used from the next connection on, with no restart. A password that cannot be
+   * read fails that connection attempt, and Lettuce tries again after its back-off.
+   */
+  public static RedisURI uri(String uri, Supplier<String> password) {
     RedisURI redisUri = RedisURI.create(uri);
     if (password != null) {
       String user = redisUri.getCredentialsProvider() instanceof RedisCredentialsProvider.ImmediateRedisCredentialsProvider p
           ? p.resolveCredentialsNow().getUsername() : null;
-      redisUri.setCredentialsProvider(new StaticCredentialsProvider(user, password.toCharArray()));
+      redisUri.setCredentialsProvider(
+          () -> Mono.fromCallable(() -> RedisCredentials.just(user, password.get().toCharArray())));
     }
     return redisUri;
   }

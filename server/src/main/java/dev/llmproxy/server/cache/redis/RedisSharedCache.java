@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
@@ -49,6 +50,11 @@ public final class RedisSharedCache implements SharedResponseCache {
 
   /** @param password the resolved {@code password}, or null */
   public RedisSharedCache(SharedCacheConfig config, String password, MeterRegistry meters) {
+    this(config, password == null ? null : () -> password, meters);
+  }
+
+  /** @param password gives the password for each connection (a rotated file is read again), or null */
+  public RedisSharedCache(SharedCacheConfig config, Supplier<String> password, MeterRegistry meters) {
     this.config = config;
     this.resources = RedisClientSettings.resources(2); // Lettuce's minimum
     RedisURI uri = RedisClientSettings.uri(config.uri(), password);

@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.EnumSet;
+import java.util.function.Supplier;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -79,8 +80,12 @@ public final class RedisQuotaStore implements QuotaStore {
     this.clock = clock;
     this.timeoutMillis = config.timeout().toMillis();
     this.resources = RedisClientSettings.resources(2);
-    RedisURI uri = RedisClientSettings.uri(config.uri(),
-        config.password() == null ? null : config.password().resolve()); // read at start, like every secret
+    Supplier<String> password = config.password() == null ? null : config.password()::resolve;
+    if (password != null) {
+      password.get(); // an unreadable credential stops the start, as every secret does
+    }
+    // Read again for every connection, so a rotated password file is used from the next one on.
+    RedisURI uri = RedisClientSettings.uri(config.uri(), password);
     this.client = RedisClient.create(resources, uri);
     client.setOptions(RedisClientSettings.failFast(config.timeout()));
     this.connection = new LazyRedisConnection<>(client, StringCodec.UTF8, uri, Duration.ofMillis(500));
