@@ -21,7 +21,7 @@ import java.util.function.LongSupplier;
  * load() is NaN and the picker falls back to calls in flight.
  */
 /** Per-endpoint engine load and the stream tracer that feeds it. Thread-safe. */
-final class EngineLoad extends ClientStreamTracer.Factory {
+final class EngineLoad extends ClientStreamTracer.Factory implements TwoChoiceLoadBalancer.Stats {
   private final LongSupplier nanoTime;
   private final long ttlNanos;
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -61,7 +61,8 @@ final class EngineLoad extends ClientStreamTracer.Factory {
   }
 
   /** Forgets the report: the endpoint came back after being unavailable. */
-  void reset() {
+  @Override
+  public void reset() {
     reading = null;
     startedSinceReport.set(0);
   }

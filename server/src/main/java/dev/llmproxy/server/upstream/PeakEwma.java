@@ -25,7 +25,7 @@ import java.util.function.LongSupplier;
  * to whatever it is compared with.
  */
 /** Per-endpoint Peak EWMA statistics and the stream tracer that feeds them. Thread-safe. */
-final class PeakEwma extends ClientStreamTracer.Factory {
+final class PeakEwma extends ClientStreamTracer.Factory implements TwoChoiceLoadBalancer.Stats {
   private final LongSupplier nanoTime;
   private final double decayNanos;
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -59,7 +59,8 @@ final class PeakEwma extends ClientStreamTracer.Factory {
   }
 
   /** Forgets every sample: the endpoint is new again (it came back after being unavailable). */
-  synchronized void reset() {
+  @Override
+  public synchronized void reset() {
     ttftNanos = Double.NaN;
     itlNanos = Double.NaN;
   }

@@ -1,63 +1,38 @@
 package dev.llmproxy.server.upstream;
 
-import static java.util.Objects.requireNonNull;
-
-import io.grpc.Status;
 import java.net.SocketAddress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
 
 /**
- * The {@code peak_ewma} state machine: one pick_first child per endpoint, each with its
- * {@link PeakEwma}, and a {@link PeakEwmaPicker} over the READY ones. An endpoint that becomes
- * READY (new, or back after failing) starts without samples.
+ * The {@code peak_ewma} state machine: each endpoint with its {@link PeakEwma} (decaying at the
+ * config's {@code decay}), and a {@link PeakEwmaPicker} over the READY ones. An endpoint that
+ * becomes READY (new, or back after failing) starts without samples.
  */
-final class PeakEwmaLoadBalancer extends EndpointLoadBalancer<PeakEwma> {
-  private final RandomGenerator random;
-  private final LongSupplier nanoTime;
-  private long decayNanos = PeakEwmaLoadBalancerProvider.DEFAULT_DECAY.toNanos();
-
+final class PeakEwmaLoadBalancer extends TwoChoiceLoadBalancer<PeakEwma> {
   PeakEwmaLoadBalancer(Helper helper) {
     this(helper, LeastOutstandingPicker.THREAD_LOCAL_RANDOM, System::nanoTime);
   }
 
   PeakEwmaLoadBalancer(Helper helper, RandomGenerator random, LongSupplier nanoTime) {
-    super(helper, PeakEwmaLoadBalancerProvider.POLICY_NAME);
-    this.random = requireNonNull(random, "random");
-    this.nanoTime = requireNonNull(nanoTime, "nanoTime");
+    super(helper, PeakEwmaLoadBalancerProvider.POLICY_NAME, random, nanoTime,
+        PeakEwmaLoadBalancerProvider.DEFAULT_DECAY.toNanos());
   }
 
   @Override
-  public Status acceptResolvedAddresses(ResolvedAddresses resolvedAddresses) {
-    // Endpoints created from here on decay at the new rate; existing ones keep theirs.
-    if (resolvedAddresses.getLoadBalancingPolicyConfig() instanceof PeakEwmaLoadBalancerProvider.Config c) {
-      decayNanos = c.decay().toNanos();
-    }
-    return super.acceptResolvedAddresses(resolvedAddresses);
+  protected long tuningNanos(Object config) {
+    return config instanceof PeakEwmaLoadBalancerProvider.Config c ? c.decay().toNanos() : -1;
   }
 
   @Override
-  protected PeakEwma newStats() {
+  protected PeakEwma newStats(LongSupplier nanoTime, long decayNanos) {
     return new PeakEwma(nanoTime, decayNanos);
   }
 
   @Override
-  protected void becameReady(Endpoint<PeakEwma> endpoint) {
-    endpoint.stats.reset();
-  }
-
-  @Override
-  protected SubchannelPicker newPicker(List<Endpoint<PeakEwma>> ready, List<Endpoint<PeakEwma>> all) {
-    List<SubchannelPicker> pickers = new ArrayList<>(ready.size());
-    List<PeakEwma> stats = new ArrayList<>(ready.size());
-    List<List<SocketAddress>> addresses = new ArrayList<>(ready.size());
-    for (Endpoint<PeakEwma> endpoint : ready) {
-      pickers.add(endpoint.picker());
-      stats.add(endpoint.stats);
-      addresses.add(endpoint.addresses);
-    }
+  protected TwoChoicePicker newPicker(List<SubchannelPicker> pickers, List<PeakEwma> stats,
+      List<List<SocketAddress>> addresses, RandomGenerator random) {
     return new PeakEwmaPicker(pickers, stats, addresses, random);
   }
 }
