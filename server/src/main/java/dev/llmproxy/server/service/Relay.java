@@ -320,8 +320,9 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
       if (why != null && why.getCode() == Status.Code.UNAVAILABLE) {
         status = why; // the proxy is shutting down: say so, rather than "cancelled"
       }
-      if (!gone && UpstreamStatus.isUpstreamFault(status, upstreamName())) {
-        status = UpstreamStatus.judged(status, upstreamName());
+      Status judged = gone ? status : UpstreamStatus.judged(status, upstreamName());
+      if (judged != status) {
+        status = judged;
         upstreamFaults.warn("route '" + route.name() + "': " + status.getDescription()
             + (received == 0 ? "; calls to it fail over" : "; the call failed after " + received + " chunks"));
       }

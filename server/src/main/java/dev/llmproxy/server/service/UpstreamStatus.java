@@ -28,7 +28,7 @@ final class UpstreamStatus {
    * The upstream call's status as the relay should judge it: a message too large or a connection
    * that is not HTTP/2 becomes UNAVAILABLE naming the upstream and the fault (with the original as
    * its cause), so it counts against the upstream and fails over like any other outage; anything
-   * else is returned as it is.
+   * else is returned as it is (the same instance, so a caller can tell).
    */
   static Status judged(Status upstream, String upstreamName) {
     String fault = upstreamFault(upstream, upstreamName);
@@ -39,22 +39,14 @@ final class UpstreamStatus {
     return Status.UNAVAILABLE.withDescription(fault).withCause(cause);
   }
 
-  /** Whether {@link #judged} turned {@code upstream} into an upstream fault. */
-  static boolean isUpstreamFault(Status upstream, String upstreamName) {
-    return upstreamFault(upstream, upstreamName) != null;
-  }
-
-  /** The client's status for an upstream failure, after {@code attempts} upstreams were tried. */
-  static Status toClientStatus(Status upstream, String route, String upstreamName, int messagesRelayed,
+  /**
+   * The client's status for an upstream failure, after {@code attempts} upstreams were tried; the
+   * failure is {@link #judged} first (the relay has usually done so already).
+   */
+  static Status toClientStatus(Status failure, String route, String upstreamName, int messagesRelayed,
       int attempts) {
+    Status upstream = judged(failure, upstreamName);
     String who = upstreamName == null ? "route '" + route + "'" : "route '" + route + "', upstream " + upstreamName;
-    String fault = upstreamFault(upstream, upstreamName);
-    if (fault != null) {
-      return Status.UNAVAILABLE.withDescription(messagesRelayed > 0
-          ? "route '" + route + "': failed after " + messagesRelayed + " chunks: " + fault
-          : "route '" + route + "': no upstream available" + (attempts > 1 ? " after " + attempts + " attempts" : "")
-              + " (" + fault + ")");
-    }
     String detail = detail(upstream);
     if (messagesRelayed > 0) {
       return Status.fromCode(upstream.getCode()).withDescription(
