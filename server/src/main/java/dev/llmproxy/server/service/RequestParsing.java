@@ -100,7 +100,6 @@ public final class RequestParsing {
     // Listener events come one at a time, from grpc's serializing executor.
     private ReqT held;
     private int messages;
-    private boolean refused;
 
     ParsingListener(ServerCall.Listener<ReqT> inner, TypedCall<ReqT, RespT> call, MethodDescriptor<ReqT, RespT> method,
         String messageName) {
@@ -113,7 +112,7 @@ public final class RequestParsing {
 
     @Override
     public void onMessage(InputStream bytes) {
-      if (refused || call.closed) {
+      if (call.closed) {
         return; // refused here, or answered inside already (authentication at the headers)
       }
       messages++;
@@ -138,7 +137,7 @@ public final class RequestParsing {
 
     @Override
     public void onHalfClose() {
-      if (refused) {
+      if (call.closed) {
         return;
       }
       if (held != null) {
@@ -162,18 +161,17 @@ public final class RequestParsing {
 
     @Override
     public void onReady() {
-      if (!refused) {
+      if (!call.closed) {
         inner.onReady();
       }
     }
 
     private void refuse(String why) {
-      refused = true;
       held = null;
       Status status = Status.INVALID_ARGUMENT.withDescription(why);
       log.warn("refused a " + method.getBareMethodName() + " call: " + why
           + " (requests that are not valid messages are logged at most once per interval)");
-      call.closeFromOutside(status);
+      call.close(status, new Metadata());
     }
   }
 
@@ -186,17 +184,12 @@ public final class RequestParsing {
     return "request message";
   }
 
-  /** The parser's own words for what is wrong, without a stack trace. */
+  /** The parser's own words for what is wrong, on one line and without a stack trace. */
   private static String reason(RuntimeException e) {
-    Throwable t = e;
-    if (e instanceof StatusRuntimeException sre && sre.getStatus().getCause() != null) {
-      t = sre.getStatus().getCause();
-    }
-    String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    if (e instanceof StatusRuntimeException sre && sre.getStatus().getDescription() != null && t == e) {
-      message = sre.getStatus().getDescription();
-    }
-    message = message.replaceAll("\\s+", " ").strip();
+    String message = e instanceof StatusRuntimeException sre
+        ? (sre.getStatus().getCause() != null ? sre.getStatus().getCause().getMessage() : sre.getStatus().getDescription())
+        : e.getMessage();
+    message = message == null ? e.getClass().getSimpleName() : message.replaceAll("\\s+", " ").strip();
     return message.length() <= 200 ? message : message.substring(0, 199) + "…";
   }
 
@@ -213,13 +206,6 @@ public final class RequestParsing {
     TypedCall(ServerCall<InputStream, RespT> raw, MethodDescriptor<ReqT, RespT> method) {
       this.raw = raw;
       this.method = method;
-    }
-
-    void closeFromOutside(Status status) {
-      if (!closed) {
-        closed = true;
-        raw.close(status, new Metadata());
-      }
     }
 
     @Override
