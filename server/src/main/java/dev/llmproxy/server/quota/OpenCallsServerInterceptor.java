@@ -3,7 +3,6 @@ package dev.llmproxy.server.quota;
 import dev.llmproxy.server.service.ProxyContext;
 import io.grpc.Context;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
-import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -71,13 +70,12 @@ public final class OpenCallsServerInterceptor implements ServerInterceptor {
       return new ServerCall.Listener<>() {};
     }
     Slot slot = new Slot(count);
-    // The call's context is cancelled as soon as the client goes away, before onCancel reaches this
-    // listener: released there too, at the same moment as the store's slot (SettlingServerCall), so a
-    // client that cancels and calls again finds both free.
-    Context.current().addListener(cancelled -> slot.release(), Runnable::run);
-    ServerCall.Listener<ReqT> listener;
+    // grpc cancels a call's context however the call ends (a close from any layer, the client's
+    // cancel or deadline, a reset stream), and at the moment the client goes away, together with the
+    // store's slot (SettlingServerCall): so a client that cancels and calls again finds both free.
+    Context.current().addListener(ended -> slot.release(), Runnable::run);
     try {
-      listener = next.startCall(new SimpleForwardingServerCall<>(call) {
+      return next.startCall(new SimpleForwardingServerCall<>(call) {
         @Override
         public void close(Status status, Metadata trailers) {
           slot.release(); // before the client can see the end and send its next call
@@ -88,19 +86,6 @@ public final class OpenCallsServerInterceptor implements ServerInterceptor {
       slot.release();
       throw e;
     }
-    return new SimpleForwardingServerCallListener<>(listener) {
-      @Override
-      public void onCancel() {
-        slot.release();
-        super.onCancel();
-      }
-
-      @Override
-      public void onComplete() {
-        slot.release();
-        super.onComplete();
-      }
-    };
   }
 
   private static boolean tryTake(AtomicInteger count, int max) {
