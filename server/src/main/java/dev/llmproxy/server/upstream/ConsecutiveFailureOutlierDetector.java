@@ -62,6 +62,13 @@ public final class ConsecutiveFailureOutlierDetector implements OutlierDetector 
   }
 
   @Override
+  public long nanosUntilReturn(SocketAddress address) {
+    EjectionState state = states.get(address);
+    long now = nanoClock.getAsLong();
+    return state != null && state.isEjected(now) ? state.ejectedUntil() - now : 0;
+  }
+
+  @Override
   public void record(SocketAddress address, UpstreamOutcome outcome) {
     record(address, outcome, config.busyAvoidance().toNanos());
   }
