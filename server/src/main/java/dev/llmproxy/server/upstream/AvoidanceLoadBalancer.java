@@ -88,6 +88,9 @@ final class AvoidanceLoadBalancer extends LoadBalancer {
     childReadsFilter = config.childReadsFilter();
     resolved = resolvedAddresses;
     childConfig = config.child();
+    Set<SocketAddress> upstreams = new HashSet<>();
+    resolvedAddresses.getAddresses().forEach(group -> upstreams.addAll(group.getAddresses()));
+    detector.upstreamsAre(upstreams);
     return updateChild();
   }
 

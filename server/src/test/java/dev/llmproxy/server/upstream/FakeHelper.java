@@ -17,13 +17,15 @@ final class FakeHelper extends LoadBalancer.Helper {
     throw new AssertionError("uncaught in sync context", error);
   });
   final List<FakeSubchannel> subchannels = new ArrayList<>();
+  /** What {@link #getScheduledExecutorService} returns; null: none. */
+  java.util.concurrent.ScheduledExecutorService timers;
   ConnectivityState state;
   LoadBalancer.SubchannelPicker picker;
   int stateUpdates;
 
   @Override
   public LoadBalancer.Subchannel createSubchannel(LoadBalancer.CreateSubchannelArgs args) {
-    FakeSubchannel subchannel = new FakeSubchannel(args.getAddresses());
+    FakeSubchannel subchannel = new FakeSubchannel(args.getAddresses(), args.getAttributes());
     subchannels.add(subchannel);
     return subchannel;
   }
@@ -61,6 +63,14 @@ final class FakeHelper extends LoadBalancer.Helper {
   @Override
   public ManagedChannel createOobChannel(EquivalentAddressGroup eag, String authority) {
     throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public java.util.concurrent.ScheduledExecutorService getScheduledExecutorService() {
+    if (timers == null) {
+      throw new UnsupportedOperationException("no timers in this test");
+    }
+    return timers;
   }
 
   @Override
@@ -122,6 +132,19 @@ final class FakeHelper extends LoadBalancer.Helper {
     @Override
     public Attributes getAttributes() {
       return attributes;
+    }
+
+    @Override
+    public ChannelLogger getChannelLogger() {
+      return new ChannelLogger() {
+        @Override
+        public void log(ChannelLogLevel level, String message) {
+        }
+
+        @Override
+        public void log(ChannelLogLevel level, String messageFormat, Object... args) {
+        }
+      };
     }
 
     @Override
