@@ -3,6 +3,7 @@ package dev.llmproxy.server.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmproxy.server.config.OutlierDetection;
+import dev.llmproxy.server.shed.ManualScheduler;
 import dev.llmproxy.server.upstream.FakeHelper.FakeSubchannel;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
@@ -24,7 +25,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,13 +43,13 @@ class AvoidanceLoadBalancerTest {
       Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
 
   private final FakeHelper helper = new FakeHelper();
-  private final FakeTimers timers = new FakeTimers();
+  private final ManualScheduler timers = new ManualScheduler();
   private final RouteOutliers outliers = new RouteOutliers();
   private final AvoidanceLoadBalancer balancer;
 
   AvoidanceLoadBalancerTest() {
     helper.timers = timers;
-    balancer = new AvoidanceLoadBalancer(helper, outliers, timers::now);
+    balancer = new AvoidanceLoadBalancer(helper, outliers, timers::nanoTime);
   }
 
   @AfterEach
@@ -189,18 +189,18 @@ class AvoidanceLoadBalancerTest {
     fault(address(0));
     fault(address(0));
 
-    timers.advance(10, TimeUnit.SECONDS);
+    timers.advance(Duration.ofSeconds(10));
     readyAll(); // round_robin connects the address it was given back
     assertThat(outliers.isEjected(address(0))).isFalse();
     assertThat(upstreamsOf(30, null)).contains(address(0));
 
     fault(address(0));
     fault(address(0));
-    timers.advance(19, TimeUnit.SECONDS);
+    timers.advance(Duration.ofSeconds(19));
     readyAll();
     assertThat(outliers.isEjected(address(0))).isTrue();
     assertThat(upstreamsOf(30, null)).doesNotContain(address(0));
-    timers.advance(1, TimeUnit.SECONDS);
+    timers.advance(Duration.ofSeconds(1));
     readyAll();
     assertThat(upstreamsOf(30, null)).contains(address(0));
     assertThat(outliers.ejections()).isEqualTo(2);
@@ -222,9 +222,9 @@ class AvoidanceLoadBalancerTest {
 
     assertThat(outliers.isEjected(address(1))).isFalse();
     assertThat(upstreamsOf(30, null)).doesNotContain(address(1));
-    timers.advance(4, TimeUnit.SECONDS); // past busy_avoidance (1 s), not past the pushback (5 s)
+    timers.advance(Duration.ofSeconds(4)); // past busy_avoidance (1 s), not past the pushback (5 s)
     assertThat(upstreamsOf(30, null)).doesNotContain(address(1));
-    timers.advance(1, TimeUnit.SECONDS);
+    timers.advance(Duration.ofSeconds(1));
     assertThat(upstreamsOf(30, null)).contains(address(1));
   }
 
@@ -234,7 +234,7 @@ class AvoidanceLoadBalancerTest {
     callEnds(address(1), Status.RESOURCE_EXHAUSTED.withDescription("at capacity"), new Metadata(), null);
 
     assertThat(upstreamsOf(30, null)).doesNotContain(address(1));
-    timers.advance(1, TimeUnit.SECONDS);
+    timers.advance(Duration.ofSeconds(1));
     assertThat(upstreamsOf(30, null)).contains(address(1));
   }
 
@@ -319,7 +319,7 @@ class AvoidanceLoadBalancerTest {
 
     assertThat(outliers.isEjected(address(0))).isTrue();
     assertThat(addressesOf(only)).containsExactly(address(1), address(2));
-    timers.advance(10, TimeUnit.SECONDS);
+    timers.advance(Duration.ofSeconds(10));
     assertThat(addressesOf(only)).containsExactly(address(0), address(1), address(2));
   }
 

@@ -13,6 +13,16 @@ import java.util.List;
 
 /** A {@link LoadBalancer.Helper} that hands out {@link FakeSubchannel}s and records the state. */
 final class FakeHelper extends LoadBalancer.Helper {
+  private static final ChannelLogger SILENT = new ChannelLogger() {
+    @Override
+    public void log(ChannelLogLevel level, String message) {
+    }
+
+    @Override
+    public void log(ChannelLogLevel level, String messageFormat, Object... args) {
+    }
+  };
+
   final SynchronizationContext syncContext = new SynchronizationContext((thread, error) -> {
     throw new AssertionError("uncaught in sync context", error);
   });
@@ -49,15 +59,7 @@ final class FakeHelper extends LoadBalancer.Helper {
 
   @Override
   public ChannelLogger getChannelLogger() {
-    return new ChannelLogger() {
-      @Override
-      public void log(ChannelLogLevel level, String message) {
-      }
-
-      @Override
-      public void log(ChannelLogLevel level, String messageFormat, Object... args) {
-      }
-    };
+    return SILENT;
   }
 
   @Override
@@ -136,15 +138,7 @@ final class FakeHelper extends LoadBalancer.Helper {
 
     @Override
     public ChannelLogger getChannelLogger() {
-      return new ChannelLogger() {
-        @Override
-        public void log(ChannelLogLevel level, String message) {
-        }
-
-        @Override
-        public void log(ChannelLogLevel level, String messageFormat, Object... args) {
-        }
-      };
+      return SILENT;
     }
 
     @Override
