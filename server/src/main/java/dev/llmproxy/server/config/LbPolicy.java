@@ -17,6 +17,14 @@ public enum LbPolicy {
   /** Power of two choices on the queue depth and utilization that engines report (ORCA). */
   LEAST_LOADED;
 
+  /**
+   * Whether the policy weighs upstreams by the load their engines report (ORCA), so that the proxy
+   * should ask OpenAI-compatible engines for it ({@code endpoint-load-metrics-format}).
+   */
+  public boolean usesEngineLoad() {
+    return this == LEAST_LOADED;
+  }
+
   /** The policy name in gRPC service config, e.g. {@code round_robin}. */
   public String policyName() {
     return name().toLowerCase(Locale.ROOT);

@@ -1,9 +1,9 @@
 package dev.llmproxy.server.service;
 
-import dev.llmproxy.server.upstream.OutlierDetector;
-import dev.llmproxy.server.upstream.PickFilter;
 import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.upstream.Route;
+import dev.llmproxy.server.upstream.UpstreamAttempt;
+import dev.llmproxy.server.upstream.UpstreamFault;
 import dev.llmproxy.server.upstream.UpstreamOutcome;
 import dev.llmproxy.v1.CompletionRequest;
 import io.grpc.Attributes;
@@ -38,10 +38,13 @@ import java.util.function.LongSupplier;
  *
  * <p>Failover: each try is an {@link Attempt}, a fresh upstream call on the route's channel. Whether
  * a failed attempt is followed by another, whose pick avoids the upstreams that failed this call,
- * is {@link Failover}'s decision. Nothing has been sent to the client at that point (response
- * headers go out with the first message), so the client cannot tell. Once a message was relayed
- * the call is committed to its upstream: a later failure reaches the client as an error status
- * naming how many chunks it got, never as a short stream ending OK.
+ * is {@link Failover}'s decision. Upstream health is not the relay's business: the route's channel
+ * learns each attempt's end itself and avoids ejected and busy upstreams; the relay tells it only
+ * facts about the call ({@link UpstreamAttempt}: the upstreams this call failed on, whether the
+ * client had gone, whether the attempt stalled). Nothing has been sent to the client when an
+ * attempt fails over (response headers go out with the first message), so the client cannot tell.
+ * Once a message was relayed the call is committed to its upstream: a later failure reaches the
+ * client as an error status naming how many chunks it got, never as a short stream ending OK.
  *
  * <p>Fallback between routes: when the call's route cannot serve it before anything reached the
  * client ({@link RouteFallback}: every upstream down, ejected or busy, after failover within the
@@ -74,8 +77,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
   static final Metadata.Key<String> ROUTE_HEADER = Metadata.Key.of("llmproxy-route", Metadata.ASCII_STRING_MARSHALLER);
   /** Says the answer's usage was counted by the proxy, not reported by the engine; passed through. */
   static final Metadata.Key<String> USAGE_TRAILER = Metadata.Key.of("llmproxy-usage", Metadata.ASCII_STRING_MARSHALLER);
-  private static final Metadata.Key<String> PUSHBACK_TRAILER =
-      Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
   /** The most messages asked of the upstream beyond what the client's side of the stream takes. */
   static final int MAX_AHEAD = 8;
 
@@ -169,17 +170,13 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
 
   private void startAttempt() {
     attempts++;
-    OutlierDetector outliers = route.outliers();
-    PickFilter filter = failedUpstreams.isEmpty() ? outliers : new AttemptFilter(outliers, failedUpstreams);
-    Attempt attempt = new Attempt(route);
+    Attempt attempt = new Attempt(route, List.copyOf(failedUpstreams));
     CallOptions options = route.withAffinity(CallOptions.DEFAULT.withStreamTracerFactory(attempt.tracerFactory)
-        .withOption(Route.CALL_OPTION, route), request, ProxyContext.API_KEY_ID.get(context));
+        .withOption(Route.CALL_OPTION, route).withOption(UpstreamAttempt.CALL_OPTION, attempt), request,
+        ProxyContext.API_KEY_ID.get(context));
     Deadline deadline = context.getDeadline() != null ? context.getDeadline() : proxyDeadline;
     if (deadline != null) {
       options = options.withDeadline(deadline);
-    }
-    if (filter != OutlierDetector.NONE) {
-      options = options.withOption(PickFilter.CALL_OPTION, filter);
     }
     Metadata headers = new Metadata();
     headers.merge(upstreamHeaders);
@@ -262,8 +259,9 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
   }
 
   /** One try of the call on one upstream. */
-  private final class Attempt extends ClientCall.Listener<RespT> implements StallWatchdog.Stalled {
+  private final class Attempt extends ClientCall.Listener<RespT> implements StallWatchdog.Stalled, UpstreamAttempt {
     private final Route route;
+    private final List<SocketAddress> failedBefore;
     private final long betweenTokensNanos;
     final StallWatchdog watchdog;
     ClientCall<CompletionRequest, RespT> call;
@@ -287,8 +285,9 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
       }
     };
 
-    Attempt(Route route) {
+    Attempt(Route route, List<SocketAddress> failedBefore) {
       this.route = route;
+      this.failedBefore = failedBefore;
       this.betweenTokensNanos = route.config().resilience().timeouts().betweenTokens().toNanos();
       this.watchdog = new StallWatchdog(nanoTime, timers, firstMessageLimitNanos(route), betweenTokensNanos,
           method.getType().serverSendsOneMessage(), this);
@@ -306,6 +305,21 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     }
 
     @Override
+    public List<SocketAddress> failedUpstreams() {
+      return failedBefore;
+    }
+
+    @Override
+    public boolean callerGone() {
+      return clientIsGone();
+    }
+
+    @Override
+    public boolean stalled() {
+      return stalled;
+    }
+
+    @Override
     public void stalled(boolean beforeFirstMessage) {
       stalled = true;
       metrics.stall(route.name(), beforeFirstMessage);
@@ -320,21 +334,13 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
       if (why != null && why.getCode() == Status.Code.UNAVAILABLE) {
         status = why; // the proxy is shutting down: say so, rather than "cancelled"
       }
-      Status judged = gone ? status : UpstreamStatus.judged(status, upstreamName());
+      Status judged = gone ? status : UpstreamFault.judged(status, upstreamName());
       if (judged != status) {
         status = judged;
         upstreamFaults.warn("route '" + route.name() + "': " + status.getDescription()
             + (received == 0 ? "; calls to it fail over" : "; the call failed after " + received + " chunks"));
       }
-      UpstreamOutcome outcome = UpstreamOutcome.of(status.getCode(), stalled, gone);
-      long pushbackMillis = outcome == UpstreamOutcome.BUSY ? pushbackMillis(trailers) : -1;
-      OutlierDetector outliers = route.outliers();
-      if (pushbackMillis >= 0) {
-        outliers.recordBusy(upstream, TimeUnit.MILLISECONDS.toNanos(pushbackMillis));
-      } else {
-        outliers.record(upstream, outcome);
-      }
-      metrics.outcome(route.name(), outcome);
+      metrics.outcome(route.name(), UpstreamOutcome.of(status.getCode(), stalled, gone));
       if (!gone && status.getCode() == Status.Code.CANCELLED && !stalled) {
         // Neither the client nor the proxy cancelled: the upstream or its connection did (a killed
         // server resets its streams). That is the upstream failing, not the client going away.
@@ -396,16 +402,6 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
         upstreamName = route.upstreamName(upstream);
       }
       return upstreamName;
-    }
-  }
-
-  /** The upstream's {@code grpc-retry-pushback-ms}, or -1 when absent or not a number. */
-  private static long pushbackMillis(Metadata trailers) {
-    String value = trailers.get(PUSHBACK_TRAILER);
-    try {
-      return value == null ? -1 : Long.parseLong(value);
-    } catch (NumberFormatException e) {
-      return -1;
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.llmproxy.server.service;
 
+import dev.llmproxy.server.upstream.UpstreamFault;
 import io.grpc.Status;
 
 /**
@@ -7,45 +8,24 @@ import io.grpc.Status;
  * faults stay client faults, infrastructure failures never masquerade as the client's fault, and
  * a failure after the first chunk passes the upstream's code through (never a silent truncation).
  *
- * <p>Two failures are the upstream's although grpc reports them with codes that would blame
- * someone else: a message from the upstream larger than the proxy accepts (grpc's own
- * RESOURCE_EXHAUSTED, which the client would read as its quota), and an upstream that does not
- * speak HTTP/2 at all (grpc's INTERNAL "http2 exception"). Both become UNAVAILABLE naming the
- * upstream and the fault. What an upstream wrote in its own {@code grpc-message} is passed on
+ * <p>Failures that are the upstream's although grpc reports them with codes that would blame
+ * someone else (a message too large, a connection that is not HTTP/2) are judged by {@link
+ * UpstreamFault} first, the same judgement the avoidance policy counts against the upstream. What an upstream wrote in its own {@code grpc-message} is passed on
  * length-limited and marked as the upstream's words, never as the proxy's.
  */
 final class UpstreamStatus {
   /** The longest part of an upstream's own message that reaches the client. */
-  static final int MAX_UPSTREAM_MESSAGE = 200;
-  // grpc-java's wording for a message over maxInboundMessageSize (MessageDeframer).
-  private static final String TOO_LARGE = "gRPC message exceeds maximum size";
-  // grpc-java's wording for an HTTP/2 protocol failure of the connection (netty Utils).
-  private static final String HTTP2_EXCEPTION = "http2 exception";
+  static final int MAX_UPSTREAM_MESSAGE = UpstreamFault.MAX_UPSTREAM_MESSAGE;
 
   private UpstreamStatus() {}
 
   /**
-   * The upstream call's status as the relay should judge it: a message too large or a connection
-   * that is not HTTP/2 becomes UNAVAILABLE naming the upstream and the fault (with the original as
-   * its cause), so it counts against the upstream and fails over like any other outage; anything
-   * else is returned as it is (the same instance, so a caller can tell).
-   */
-  static Status judged(Status upstream, String upstreamName) {
-    String fault = upstreamFault(upstream, upstreamName);
-    if (fault == null) {
-      return upstream;
-    }
-    Throwable cause = upstream.getCause() != null ? upstream.getCause() : upstream.asRuntimeException();
-    return Status.UNAVAILABLE.withDescription(fault).withCause(cause);
-  }
-
-  /**
    * The client's status for an upstream failure, after {@code attempts} upstreams were tried; the
-   * failure is {@link #judged} first (the relay has usually done so already).
+   * failure is {@link UpstreamFault#judged} first (the relay has usually done so already).
    */
   static Status toClientStatus(Status failure, String route, String upstreamName, int messagesRelayed,
       int attempts) {
-    Status upstream = judged(failure, upstreamName);
+    Status upstream = UpstreamFault.judged(failure, upstreamName);
     String who = upstreamName == null ? "route '" + route + "'" : "route '" + route + "', upstream " + upstreamName;
     String detail = detail(upstream);
     if (messagesRelayed > 0) {
@@ -64,33 +44,6 @@ final class UpstreamStatus {
   }
 
   /**
-   * What the upstream did wrong when grpc's own status would blame someone else, or null: a
-   * message too large, or a connection that is not HTTP/2.
-   */
-  private static String upstreamFault(Status status, String upstreamName) {
-    String upstream = upstreamName == null ? "the upstream" : "upstream " + upstreamName;
-    String description = status.getDescription() == null ? "" : status.getDescription();
-    if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED && description.contains(TOO_LARGE)) {
-      return upstream + " sent a message larger than the proxy accepts (" + abbreviate(description) + ")";
-    }
-    if (status.getCode() == Status.Code.INTERNAL && (description.equals(HTTP2_EXCEPTION) || isHttp2Error(status))) {
-      Throwable cause = status.getCause();
-      String why = cause != null && cause.getMessage() != null ? abbreviate(cause.getMessage()) : description;
-      return upstream + " does not speak HTTP/2 (" + why + ")";
-    }
-    return null;
-  }
-
-  private static boolean isHttp2Error(Status status) {
-    for (Throwable t = status.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
-      if (t.getClass().getSimpleName().equals("Http2Exception") || t.getClass().getName().endsWith(".Http2Exception")) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /**
    * The failure in words: grpc's own description of a local failure (it carries a cause), or what
    * the upstream wrote in its trailers, quoted, marked as the upstream's and length-limited.
    */
@@ -101,13 +54,7 @@ final class UpstreamStatus {
     }
     boolean local = upstream.getCause() != null || upstream.getCode() == Status.Code.CANCELLED
         || upstream.getCode() == Status.Code.DEADLINE_EXCEEDED;
-    return local ? abbreviate(description)
-        : "upstream said " + upstream.getCode() + ": \"" + abbreviate(description) + "\"";
-  }
-
-  private static String abbreviate(String text) {
-    String oneLine = text.replaceAll("\\s+", " ").strip();
-    return oneLine.length() <= MAX_UPSTREAM_MESSAGE ? oneLine
-        : oneLine.substring(0, MAX_UPSTREAM_MESSAGE - 1) + "…";
+    return local ? UpstreamFault.abbreviate(description)
+        : "upstream said " + upstream.getCode() + ": \"" + UpstreamFault.abbreviate(description) + "\"";
   }
 }

@@ -6,6 +6,7 @@ import dev.llmproxy.server.config.OutlierDetection;
 import java.net.SocketAddress;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
@@ -19,9 +20,9 @@ import java.util.function.LongSupplier;
  * answers "nothing is avoided" without a map lookup in the common case. Writes ({@link #record},
  * once per upstream call) are serialized, so the limit on ejected upstreams holds exactly.
  *
- * <p>The upstreams counted for that limit are those with an outcome in the last
- * {@code max_ejection_time} (at least a minute), so addresses that left a DNS fleet stop counting;
- * their states are dropped an hour after their last outcome.
+ * <p>The upstreams counted for that limit are those the channel resolved ({@link #upstreamsAre}) and
+ * those with an outcome in the last {@code max_ejection_time} (at least a minute), so addresses
+ * that left a DNS fleet stop counting; their states are dropped an hour after their last outcome.
  */
 public final class ConsecutiveFailureOutlierDetector implements OutlierDetector {
   private static final long FORGET_AFTER_NANOS = 3_600_000_000_000L;
@@ -30,6 +31,7 @@ public final class ConsecutiveFailureOutlierDetector implements OutlierDetector 
   private final OutlierDetection config;
   private final LongSupplier nanoClock;
   private final Map<SocketAddress, EjectionState> states = new ConcurrentHashMap<>();
+  private volatile Set<SocketAddress> upstreams = Set.of();
   private volatile long horizon;
   private volatile long ejections;
 
@@ -59,6 +61,18 @@ public final class ConsecutiveFailureOutlierDetector implements OutlierDetector 
   public boolean isEjected(SocketAddress address) {
     EjectionState state = states.get(address);
     return state != null && state.isEjected(nanoClock.getAsLong());
+  }
+
+  @Override
+  public void upstreamsAre(Set<SocketAddress> addresses) {
+    upstreams = Set.copyOf(addresses);
+  }
+
+  @Override
+  public long nanosUntilReturn(SocketAddress address) {
+    EjectionState state = states.get(address);
+    long now = nanoClock.getAsLong();
+    return state != null && state.isEjected(now) ? state.ejectedUntil() - now : 0;
   }
 
   @Override
@@ -107,6 +121,7 @@ public final class ConsecutiveFailureOutlierDetector implements OutlierDetector 
 
   private boolean roomToEject(SocketAddress candidate, long now) {
     long window = Math.max(config.maxEjectionTime().toNanos(), MIN_KNOWN_WINDOW_NANOS);
+    Set<SocketAddress> resolved = upstreams;
     int known = 0;
     int ejected = 0;
     for (Iterator<Map.Entry<SocketAddress, EjectionState>> it = states.entrySet().iterator(); it.hasNext(); ) {
@@ -119,12 +134,17 @@ public final class ConsecutiveFailureOutlierDetector implements OutlierDetector 
       if (s.isEjected(now)) {
         ejected++;
         known++;
-      } else if (now - s.lastSeen() <= window || e.getKey().equals(candidate)) {
+      } else if (now - s.lastSeen() <= window || e.getKey().equals(candidate) || resolved.contains(e.getKey())) {
         known++;
       }
     }
     if (!states.containsKey(candidate)) {
       known++;
+    }
+    for (SocketAddress address : resolved) {
+      if (!states.containsKey(address) && !address.equals(candidate)) {
+        known++;
+      }
     }
     // Ejecting the only upstream would help nothing: picks fall back to it anyway.
     int allowed = known < 2 ? 0 : Math.max(1, known * config.maxEjectionPercent() / 100);

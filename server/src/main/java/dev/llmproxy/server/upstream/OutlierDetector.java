@@ -1,10 +1,12 @@
 package dev.llmproxy.server.upstream;
 
 import java.net.SocketAddress;
+import java.util.Set;
 
 /**
  * Tracks the outcomes of a route's upstream calls and says which upstreams to avoid for now:
- * ejected ones (repeated faults) and busy ones. One per route; thread-safe.
+ * ejected ones (repeated faults) and busy ones. One per route, written by the route's avoidance
+ * policy ({@link AvoidanceLoadBalancer}) as its calls end; thread-safe.
  */
 public interface OutlierDetector extends PickFilter {
   /** A detector that never avoids anything. */
@@ -59,4 +61,16 @@ public interface OutlierDetector extends PickFilter {
 
   /** Whether the upstream at {@code address} is ejected right now (busy does not count). */
   boolean isEjected(SocketAddress address);
+
+  /**
+   * Tells the detector the route's upstreams as its channel resolved them, which count towards the
+   * limit on ejected upstreams even before they had a call (under pick_first, only one has calls).
+   */
+  default void upstreamsAre(Set<SocketAddress> addresses) {
+  }
+
+  /** How long the upstream at {@code address} stays ejected from now; 0 if it is not ejected. */
+  default long nanosUntilReturn(SocketAddress address) {
+    return 0;
+  }
 }

@@ -5,10 +5,11 @@ import java.net.SocketAddress;
 
 /**
  * Upstreams a call's pick should stay away from: ejected or busy ones, and those that already
- * failed this call. Passed to the load balancer in the call's {@link CallOptions} under
- * {@link #CALL_OPTION}; {@code least_outstanding}, {@code peak_ewma}, {@code prefix_affinity} and {@code least_loaded}
- * honour it, choosing among the others ({@code round_robin} through a wrapping policy), and
- * still picks an avoided upstream when every upstream is avoided (trying beats failing).
+ * failed this call. The avoidance policy ({@link AvoidanceLoadBalancerProvider}) puts it in the
+ * pick's {@link CallOptions} under {@link #CALL_OPTION} for the child policies that read it:
+ * {@code least_outstanding}, {@code peak_ewma}, {@code prefix_affinity} and {@code least_loaded}
+ * choose among the others, and still pick an avoided upstream when every upstream is avoided
+ * (trying beats failing).
  *
  * <p>Called on every pick, from any thread: implementations must be fast and must not block.
  */

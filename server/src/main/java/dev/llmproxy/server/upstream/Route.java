@@ -15,7 +15,7 @@ import javax.annotation.Nullable;
 
 /**
  * A route at run time: its config, the one load-balanced channel over its upstreams, and the
- * outlier detector that keeps that channel's picks away from failing upstreams.
+ * outlier state that channel's avoidance policy keeps (read here for metrics and admin).
  */
 public final class Route {
   /**
@@ -26,7 +26,7 @@ public final class Route {
 
   private final RouteConfig config;
   private final ManagedChannel channel;
-  private final OutlierDetector outliers;
+  private final RouteOutliers outliers;
   private final Map<String, String> namesByAddress;
   private final Map<SocketAddress, String> nameCache = new ConcurrentHashMap<>();
   private final Function<SocketAddress, String> otherNames;
@@ -39,12 +39,12 @@ public final class Route {
    *     it are named by their address
    */
   public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress) {
-    this(config, channel, namesByAddress, OutlierDetector.NONE);
+    this(config, channel, namesByAddress, new RouteOutliers());
   }
 
-  /** @param outliers the route's outlier detector; its verdicts reach picks through {@link PickFilter} */
+  /** @param outliers the outlier state the channel's avoidance policy keeps ({@link AvoidanceLoadBalancerProvider#OUTLIERS}) */
   public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress,
-      OutlierDetector outliers) {
+      RouteOutliers outliers) {
     this(config, channel, namesByAddress, outliers, String::valueOf, () -> { });
   }
 
@@ -54,13 +54,13 @@ public final class Route {
    * @param resources closed after the channel (the OpenAI-compatible upstreams' servers)
    */
   public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress,
-      OutlierDetector outliers, Function<SocketAddress, String> otherNames, AutoCloseable resources) {
+      RouteOutliers outliers, Function<SocketAddress, String> otherNames, AutoCloseable resources) {
     this(config, channel, namesByAddress, outliers, otherNames, resources, new NameRefresh());
   }
 
   /** @param names the channel's name resolvers, to look up again on demand */
   public Route(RouteConfig config, ManagedChannel channel, Map<String, String> namesByAddress,
-      OutlierDetector outliers, Function<SocketAddress, String> otherNames, AutoCloseable resources,
+      RouteOutliers outliers, Function<SocketAddress, String> otherNames, AutoCloseable resources,
       NameRefresh names) {
     this.config = Objects.requireNonNull(config, "config");
     this.channel = Objects.requireNonNull(channel, "channel");
@@ -108,7 +108,8 @@ public final class Route {
     return channel;
   }
 
-  public OutlierDetector outliers() {
+  /** The route's outlier state, as its channel's avoidance policy keeps it; read-only. */
+  public RouteOutliers outliers() {
     return outliers;
   }
 

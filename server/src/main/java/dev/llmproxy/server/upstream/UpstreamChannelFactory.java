@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Builds a route's one {@link ManagedChannel}: its upstreams as a static list ({@code static:///})
  * or a DNS name, the route's load-balancing policy and health checking through service config,
- * TLS when configured, keepalive pings as the route sets them, and the route's outlier detector.
+ * TLS when configured, keepalive pings as the route sets them, and the route's outlier state (kept
+ * by the channel's avoidance policy).
  * Calls run on the transport threads ({@code directExecutor}): nothing on the relay path blocks.
  */
 public final class UpstreamChannelFactory {
@@ -111,15 +112,17 @@ public final class UpstreamChannelFactory {
         : config.target() != null ? config.target()
         : StaticNameResolverProvider.target(upstreams.stream().map(UpstreamEndpoint::address).toList());
     NameRefresh refresh = new NameRefresh();
+    RouteOutliers outliers = outliers(config);
     ManagedChannel channel = transport.channel(target, credentials(config.tls()), builder -> {
       configure(builder, config);
       builder.setNameResolverArg(NameRefresh.KEY, refresh)
+          .setNameResolverArg(AvoidanceLoadBalancerProvider.OUTLIERS, outliers)
           .setNameResolverArg(PeriodicDnsNameResolverProvider.INTERVAL, config.resilience().dnsRefresh());
       if (hostResolver != null) {
         builder.setNameResolverArg(PeriodicDnsNameResolverProvider.HOST_RESOLVER, hostResolver);
       }
     });
-    return new Route(config, channel, names(upstreams), outlierDetector(config), String::valueOf, () -> { }, refresh);
+    return new Route(config, channel, names(upstreams), outliers, String::valueOf, () -> { }, refresh);
   }
 
   /** The route's settings, on a builder from the transport. */
@@ -155,10 +158,11 @@ public final class UpstreamChannelFactory {
         healthListeners.forRoute(config.name()));
     try {
       NameRefresh refresh = new NameRefresh();
+      RouteOutliers outliers = outliers(config);
       InProcessChannelBuilder builder = InProcessChannelBuilder.forTarget(openAi.target())
           .setNameResolverArg(OpenAiUpstreams.KEY, openAi)
-          .setNameResolverArg(NameRefresh.KEY, refresh);
-      OutlierDetector outliers = outlierDetector(config);
+          .setNameResolverArg(NameRefresh.KEY, refresh)
+          .setNameResolverArg(AvoidanceLoadBalancerProvider.OUTLIERS, outliers);
       return new Route(config, common(builder, config).build(), names(upstreams), outliers, openAi::nameOf, openAi,
           refresh);
     } catch (RuntimeException e) {
@@ -189,15 +193,14 @@ public final class UpstreamChannelFactory {
     return names;
   }
 
-  private OutlierDetector outlierDetector(RouteConfig config) {
-    OutlierDetector outliers = config.resilience().outliers().enabled()
-        ? new ConsecutiveFailureOutlierDetector(config.resilience().outliers(), System::nanoTime)
-        : OutlierDetector.NONE;
+  /** The route's outlier state, which its channel's avoidance policy keeps, in the route's meters. */
+  private RouteOutliers outliers(RouteConfig config) {
+    RouteOutliers outliers = new RouteOutliers();
     if (meters != null) {
-      Gauge.builder("llmproxy.upstream.ejected", outliers, OutlierDetector::ejectedCount)
+      Gauge.builder("llmproxy.upstream.ejected", outliers, RouteOutliers::ejectedCount)
           .description("Upstreams of the route ejected now (outlier detection)").tag("route", config.name())
           .register(meters);
-      FunctionCounter.builder("llmproxy.upstream.outlier.ejections", outliers, OutlierDetector::ejections)
+      FunctionCounter.builder("llmproxy.upstream.outlier.ejections", outliers, RouteOutliers::ejections)
           .description("Outlier ejections of the route's upstreams so far").tag("route", config.name())
           .register(meters);
     }
@@ -205,12 +208,12 @@ public final class UpstreamChannelFactory {
   }
 
   /**
-   * The route's service config; round_robin is wrapped in {@link PickFilterLoadBalancerProvider}
-   * so that its picks, too, avoid ejected and busy upstreams and those a call already failed on.
+   * The route's service config: its policy inside {@link AvoidanceLoadBalancerProvider}'s, which
+   * keeps every policy's picks away from ejected and busy upstreams and those a call already failed
+   * on, and learns each call's outcome itself.
    */
   static Map<String, ?> balancing(RouteConfig config) {
-    Map<String, ?> serviceConfig = serviceConfig(config).toServiceConfig();
-    return config.lb() == LbPolicy.ROUND_ROBIN ? PickFilterLoadBalancerProvider.wrap(serviceConfig) : serviceConfig;
+    return serviceConfig(config).toServiceConfig();
   }
 
   static UpstreamServiceConfig serviceConfig(RouteConfig config) {
@@ -222,7 +225,8 @@ public final class UpstreamChannelFactory {
       sc.choiceCount(config.choiceCount());
     }
     sc.ewmaDecay(config.balancing().ewmaDecay()).loadFactor(config.balancing().loadFactor())
-        .reportTtl(config.balancing().reportTtl());
+        .reportTtl(config.balancing().reportTtl())
+        .avoidance(config.resilience().outliers());
     return sc.build();
   }
 

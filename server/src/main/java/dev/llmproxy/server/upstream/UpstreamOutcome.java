@@ -28,6 +28,20 @@ public enum UpstreamOutcome {
    *     side (a killed server resets its streams) and is the upstream's fault
    */
   public static UpstreamOutcome of(Status.Code code, boolean stalled, boolean clientGone) {
+    return classify(code, stalled, clientGone);
+  }
+
+  /**
+   * Classifies the end of an upstream call as {@link #of(Status.Code, boolean, boolean)} does, after
+   * judging its status ({@link UpstreamFault#judged}): a message too large or a connection that is
+   * not HTTP/2 is the upstream's fault whatever code grpc gave it.
+   */
+  public static UpstreamOutcome of(Status status, boolean stalled, boolean clientGone) {
+    Status judged = clientGone ? status : UpstreamFault.judged(status, null);
+    return classify(judged.getCode(), stalled, clientGone);
+  }
+
+  private static UpstreamOutcome classify(Status.Code code, boolean stalled, boolean clientGone) {
     if (stalled) {
       return FAULT;
     }

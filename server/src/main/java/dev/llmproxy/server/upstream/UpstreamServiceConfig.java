@@ -3,6 +3,7 @@ package dev.llmproxy.server.upstream;
 import static java.util.Objects.requireNonNull;
 
 import dev.llmproxy.server.config.LbPolicy;
+import dev.llmproxy.server.config.OutlierDetection;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collections;
@@ -44,6 +45,7 @@ public final class UpstreamServiceConfig {
   private final Duration ewmaDecay;
   private final double loadFactor;
   private final Duration reportTtl;
+  private final OutlierDetection avoidance;
 
   private UpstreamServiceConfig(Builder builder) {
     this.policy = builder.policy;
@@ -52,6 +54,7 @@ public final class UpstreamServiceConfig {
     this.ewmaDecay = builder.ewmaDecay;
     this.loadFactor = builder.loadFactor;
     this.reportTtl = builder.reportTtl;
+    this.avoidance = builder.avoidance;
   }
 
   /** A builder with the defaults: least_outstanding, default choiceCount, health checking on. */
@@ -68,6 +71,7 @@ public final class UpstreamServiceConfig {
     builder.ewmaDecay = ewmaDecay;
     builder.loadFactor = loadFactor;
     builder.reportTtl = reportTtl;
+    builder.avoidance = avoidance;
     return builder;
   }
 
@@ -89,11 +93,15 @@ public final class UpstreamServiceConfig {
   /**
    * The service config for {@link io.grpc.ManagedChannelBuilder#defaultServiceConfig(Map)}, e.g.
    * {@code {"loadBalancingConfig": [{"least_outstanding": {"choiceCount": 2.0}}],
-   * "healthCheckConfig": {"serviceName": "llmproxy.v1.LlmProxy"}}}. Unmodifiable.
+   * "healthCheckConfig": {"serviceName": "llmproxy.v1.LlmProxy"}}}; with {@link Builder#avoidance}
+   * the policy is wrapped in {@code llmproxy_avoidance} ({@link AvoidanceLoadBalancerProvider}).
+   * Unmodifiable.
    */
   public Map<String, ?> toServiceConfig() {
     Map<String, Object> config = new LinkedHashMap<>();
-    config.put("loadBalancingConfig", List.of(Map.of(policy.policyName(), policyConfig())));
+    Map<String, ?> chosen = Map.of(policy.policyName(), policyConfig());
+    config.put("loadBalancingConfig",
+        List.of(avoidance == null ? chosen : AvoidanceLoadBalancerProvider.wrap(chosen, avoidance)));
     if (healthCheck) {
       config.put("healthCheckConfig", Map.of("serviceName", HEALTH_CHECK_SERVICE_NAME));
     }
@@ -129,19 +137,19 @@ public final class UpstreamServiceConfig {
     UpstreamServiceConfig other = (UpstreamServiceConfig) o;
     return policy == other.policy && choiceCount.equals(other.choiceCount)
         && healthCheck == other.healthCheck && ewmaDecay.equals(other.ewmaDecay) && loadFactor == other.loadFactor
-        && reportTtl.equals(other.reportTtl);
+        && reportTtl.equals(other.reportTtl) && Objects.equals(avoidance, other.avoidance);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor, reportTtl);
+    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor, reportTtl, avoidance);
   }
 
   @Override
   public String toString() {
     return "UpstreamServiceConfig{policy=" + policy.policyName()
         + (choiceCount.isPresent() ? ", choiceCount=" + choiceCount.getAsInt() : "")
-        + ", healthCheck=" + healthCheck + "}";
+        + ", healthCheck=" + healthCheck + (avoidance != null ? ", avoidance=" + avoidance : "") + "}";
   }
 
   /** Builds an {@link UpstreamServiceConfig}; setters fail fast on invalid values. */
@@ -152,8 +160,18 @@ public final class UpstreamServiceConfig {
     private Duration ewmaDecay = PeakEwmaLoadBalancerProvider.DEFAULT_DECAY;
     private double loadFactor = PrefixAffinityLoadBalancerProvider.DEFAULT_LOAD_FACTOR;
     private Duration reportTtl = LeastLoadedLoadBalancerProvider.DEFAULT_REPORT_TTL;
+    private OutlierDetection avoidance;
 
     private Builder() {
+    }
+
+    /**
+     * Wraps the policy in {@code llmproxy_avoidance} with these outlier settings: its picks avoid
+     * ejected and busy upstreams and those a call already failed on. Null: no wrapper (the default).
+     */
+    public Builder avoidance(OutlierDetection settings) {
+      this.avoidance = settings;
+      return this;
     }
 
     /** Sets how fast peak_ewma's latency averages forget. */

@@ -19,9 +19,24 @@
  *   <li>{@link dev.llmproxy.server.upstream.LeastLoadedLoadBalancerProvider}: {@code least_loaded},
  *       power of two choices on the queue depth and utilization engines report in ORCA per-call
  *       reports, calls in flight where they report nothing.
+ *   <li>{@link dev.llmproxy.server.upstream.AvoidanceLoadBalancerProvider}:
+ *       {@code llmproxy_avoidance}, the one avoidance mechanism, wrapped around every route's
+ *       policy. Its picker hands each pick a stream tracer ({@link
+ *       dev.llmproxy.server.upstream.OutcomeTracer}) that judges how the call ended ({@link
+ *       dev.llmproxy.server.upstream.UpstreamOutcome}, {@link
+ *       dev.llmproxy.server.upstream.UpstreamFault}) and records it in the route's {@link
+ *       dev.llmproxy.server.upstream.OutlierDetector} (consecutive faults with exponential
+ *       back-off, {@link dev.llmproxy.server.upstream.EjectionState}; busy for the upstream's
+ *       pushback). Picks avoid ejected and busy upstreams and those the call already failed on
+ *       ({@link dev.llmproxy.server.upstream.UpstreamAttempt}, from the caller): policies that read
+ *       {@link dev.llmproxy.server.upstream.PickFilter} choose among the rest, round_robin is asked
+ *       again, and round_robin and pick_first are not shown ejected addresses at all. The route
+ *       reads the state through {@link dev.llmproxy.server.upstream.RouteOutliers} (metrics,
+ *       admin); nothing outside this package writes upstream health.
  *   <li>{@link dev.llmproxy.server.upstream.UpstreamServiceConfig}: the policy and health-check
- *       settings as the service config a channel takes. Defaults: least_outstanding, health
- *       checking of {@code llmproxy.v1.LlmProxy} on.
+ *       settings as the service config a channel takes, the policy wrapped in
+ *       {@code llmproxy_avoidance} with the route's outlier settings. Defaults: least_outstanding,
+ *       health checking of {@code llmproxy.v1.LlmProxy} on.
  * </ul>
  *
  * <p>Client-side health checking ({@code grpc.health.v1.Health/Watch}) comes from grpc-services

@@ -13,17 +13,29 @@ import java.util.List;
 
 /** A {@link LoadBalancer.Helper} that hands out {@link FakeSubchannel}s and records the state. */
 final class FakeHelper extends LoadBalancer.Helper {
+  private static final ChannelLogger SILENT = new ChannelLogger() {
+    @Override
+    public void log(ChannelLogLevel level, String message) {
+    }
+
+    @Override
+    public void log(ChannelLogLevel level, String messageFormat, Object... args) {
+    }
+  };
+
   final SynchronizationContext syncContext = new SynchronizationContext((thread, error) -> {
     throw new AssertionError("uncaught in sync context", error);
   });
   final List<FakeSubchannel> subchannels = new ArrayList<>();
+  /** What {@link #getScheduledExecutorService} returns; null: none. */
+  java.util.concurrent.ScheduledExecutorService timers;
   ConnectivityState state;
   LoadBalancer.SubchannelPicker picker;
   int stateUpdates;
 
   @Override
   public LoadBalancer.Subchannel createSubchannel(LoadBalancer.CreateSubchannelArgs args) {
-    FakeSubchannel subchannel = new FakeSubchannel(args.getAddresses());
+    FakeSubchannel subchannel = new FakeSubchannel(args.getAddresses(), args.getAttributes());
     subchannels.add(subchannel);
     return subchannel;
   }
@@ -47,20 +59,20 @@ final class FakeHelper extends LoadBalancer.Helper {
 
   @Override
   public ChannelLogger getChannelLogger() {
-    return new ChannelLogger() {
-      @Override
-      public void log(ChannelLogLevel level, String message) {
-      }
-
-      @Override
-      public void log(ChannelLogLevel level, String messageFormat, Object... args) {
-      }
-    };
+    return SILENT;
   }
 
   @Override
   public ManagedChannel createOobChannel(EquivalentAddressGroup eag, String authority) {
     throw new UnsupportedOperationException();
+  }
+
+  @Override
+  public java.util.concurrent.ScheduledExecutorService getScheduledExecutorService() {
+    if (timers == null) {
+      throw new UnsupportedOperationException("no timers in this test");
+    }
+    return timers;
   }
 
   @Override
@@ -122,6 +134,11 @@ final class FakeHelper extends LoadBalancer.Helper {
     @Override
     public Attributes getAttributes() {
       return attributes;
+    }
+
+    @Override
+    public ChannelLogger getChannelLogger() {
+      return SILENT;
     }
 
     @Override

@@ -85,6 +85,72 @@ class RoutingPoliciesE2ETest {
     assertThat(broken.recorder().started()).isEqualTo(triedBefore);
   }
 
+  /**
+   * pick_first has one connection, so a call's failover goes to the same upstream: the route ejects
+   * it (the calls fail meanwhile), and pick_first connects to the next upstream and stays there.
+   */
+  @Test
+  void anEjectedUpstreamIsAvoidedUnderPickFirst() throws Exception {
+    startSims(3, Faults.none().withFailRate(1.0, io.grpc.Status.Code.UNAVAILABLE));
+    SimulatedBackend broken = sims.get(0);
+    ProxyServer proxy = startProxy("pick_first", """
+            retry: {attempts: 3, codes: [UNAVAILABLE]}
+            outlier_detection: {consecutive_failures: 2, base_ejection_time: 5m, max_ejection_percent: 50}
+        """, false);
+    LlmProxyGrpc.LlmProxyBlockingStub stub = stub(proxy);
+    Route route = proxy.routes().routes().get(0);
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      try {
+        upstreamOf(stub, chat(0, "q"));
+      } catch (io.grpc.StatusRuntimeException e) {
+        // fails while pick_first is connected to the broken upstream
+      }
+      return route.outliers().ejectedCount() == 1;
+    });
+    assertThat(route.outliers().isEjected(new java.net.InetSocketAddress("127.0.0.1", broken.port()))).isTrue();
+    int triedBefore = broken.recorder().started();
+
+    for (int i = 0; i < 12; i++) {
+      assertThat(upstreamOf(stub, chat(i, "after " + i))).isNotEqualTo(broken.name());
+    }
+    assertThat(broken.recorder().started()).isEqualTo(triedBefore);
+  }
+
+  /**
+   * The route's channel learns how its calls end by itself: calls made straight on it, with no relay
+   * (and so no failover and nothing recorded by the service layer), eject the failing upstream.
+   */
+  @Test
+  void aRoutesChannelEjectsAFailingUpstreamWithoutTheServiceLayer() throws Exception {
+    startSims(3, Faults.none().withFailRate(1.0, io.grpc.Status.Code.UNAVAILABLE));
+    SimulatedBackend broken = sims.get(0);
+    dev.llmproxy.server.config.RouteConfig config = new ConfigLoader().parse(proxyYaml("round_robin", """
+            outlier_detection: {consecutive_failures: 2, base_ejection_time: 5m, max_ejection_percent: 50}
+        """)).routes().get(0);
+    Route route = new UpstreamChannelFactory(4 << 20).create(config, config.upstreams());
+    RouteTable table = new RouteTable(List.of(route));
+    try {
+      LlmProxyGrpc.LlmProxyBlockingStub direct = LlmProxyGrpc.newBlockingStub(route.channel());
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        try {
+          direct.withDeadlineAfter(20, TimeUnit.SECONDS).complete(chat(0, "q"));
+        } catch (io.grpc.StatusRuntimeException e) {
+          // the broken upstream's answer
+        }
+        return route.outliers().ejectedCount() == 1;
+      });
+      int triedBefore = broken.recorder().started();
+
+      for (int i = 0; i < 12; i++) {
+        direct.withDeadlineAfter(20, TimeUnit.SECONDS).complete(chat(i, "after " + i));
+      }
+      assertThat(broken.recorder().started()).isEqualTo(triedBefore);
+    } finally {
+      table.close(5_000);
+    }
+  }
+
   private void startSims(int count, Faults firstFaults) throws Exception {
     for (int i = 0; i < count; i++) {
       SimulatedBackendConfig config = SimulatedBackendConfig.defaults("sim-" + i);
@@ -96,11 +162,25 @@ class RoutingPoliciesE2ETest {
   }
 
   private ProxyServer startProxy(String policy, String extra) throws Exception {
+    return startProxy(policy, extra, true);
+  }
+
+  /** @param awaitAll whether to wait until calls reached every healthy upstream (not under pick_first) */
+  private ProxyServer startProxy(String policy, String extra, boolean awaitAll) throws Exception {
+    ProxyServer proxy = ProxyServer.start(new ConfigLoader().parse(proxyYaml(policy, extra)));
+    proxies.add(proxy);
+    if (awaitAll) {
+      awaitEveryHealthyUpstream(stub(proxy));
+    }
+    return proxy;
+  }
+
+  private String proxyYaml(String policy, String extra) {
     StringBuilder upstreams = new StringBuilder();
     for (SimulatedBackend sim : sims) {
       upstreams.append("\n      - {name: ").append(sim.name()).append(", address: \"").append(sim.address()).append("\"}");
     }
-    String yaml = """
+    return """
         server: {host: 127.0.0.1, port: 0}
         cache: {enabled: false}
         routes:
@@ -111,10 +191,6 @@ class RoutingPoliciesE2ETest {
         %s
             upstreams:%s
         """.formatted(policy, extra, upstreams);
-    ProxyServer proxy = ProxyServer.start(new ConfigLoader().parse(yaml));
-    proxies.add(proxy);
-    awaitEveryHealthyUpstream(stub(proxy));
-    return proxy;
   }
 
   /**

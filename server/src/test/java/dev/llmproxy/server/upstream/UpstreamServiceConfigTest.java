@@ -99,4 +99,31 @@ class UpstreamServiceConfigTest {
         .build();
     channel.shutdownNow();
   }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void wrapsThePolicyInTheAvoidancePolicyWithTheRoutesOutlierSettings() {
+    Map<String, ?> config = UpstreamServiceConfig.newBuilder().policy("pick_first").healthCheck(false)
+        .avoidance(new dev.llmproxy.server.config.OutlierDetection(3, java.time.Duration.ofSeconds(10),
+            java.time.Duration.ofMinutes(2), 34, java.time.Duration.ofMillis(500)))
+        .build().toServiceConfig();
+
+    assertThat(config.get("loadBalancingConfig")).isEqualTo(List.of(Map.of("llmproxy_avoidance", Map.of(
+        "consecutiveFailures", 3.0, "baseEjectionTimeMillis", 10_000.0, "maxEjectionTimeMillis", 120_000.0,
+        "maxEjectionPercent", 34.0, "busyAvoidanceMillis", 500.0,
+        "childPolicy", List.of(Map.of("pick_first", Map.of()))))));
+    io.grpc.NameResolver.ConfigOrError parsed = new AvoidanceLoadBalancerProvider().parseLoadBalancingPolicyConfig(
+        (Map<String, ?>) ((Map<?, ?>) ((List<?>) config.get("loadBalancingConfig")).get(0)).get("llmproxy_avoidance"));
+    assertThat(parsed.getError()).isNull();
+    assertThat(((AvoidanceLoadBalancer.Config) parsed.getConfig()).outliers().consecutiveFailures()).isEqualTo(3);
+  }
+
+  @Test
+  void theAvoidancePolicyRejectsBadSettingsNamingThem() {
+    io.grpc.NameResolver.ConfigOrError parsed = new AvoidanceLoadBalancerProvider().parseLoadBalancingPolicyConfig(
+        Map.of("maxEjectionPercent", 1.5, "childPolicy", List.of(Map.of("round_robin", Map.of()))));
+
+    assertThat(parsed.getError().getDescription())
+        .isEqualTo("llmproxy_avoidance: maxEjectionPercent: 1.5 (expected: a whole number, at least 0)");
+  }
 }

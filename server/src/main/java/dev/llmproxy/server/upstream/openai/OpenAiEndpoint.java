@@ -31,6 +31,7 @@ final class OpenAiEndpoint {
   private final String upstreamModel;
   private final int maxConnections;
   private final int maxMessageBytes;
+  private final boolean asksLoad;
   private final AtomicInteger open = new AtomicInteger();
   private final LoadReportHeader loadReports = new LoadReportHeader(new ObjectMapper());
   private final AtomicLong credentialWarnedAt = new AtomicLong(System.nanoTime() - CREDENTIAL_WARNING_INTERVAL_NANOS);
@@ -38,9 +39,10 @@ final class OpenAiEndpoint {
   /**
    * @param authorization the {@code Authorization} header value, or {@code null}
    * @param upstreamModel the model sent upstream, or {@code null} for the requested one
+   * @param asksLoad whether each request asks the engine for its load (for a policy that uses it)
    */
   OpenAiEndpoint(String name, EndpointUrls urls, HttpClient client, String authorization, String upstreamModel,
-      int maxConnections, int maxMessageBytes) {
+      int maxConnections, int maxMessageBytes, boolean asksLoad) {
     this.name = name;
     this.urls = urls;
     this.client = client;
@@ -48,6 +50,7 @@ final class OpenAiEndpoint {
     this.upstreamModel = upstreamModel;
     this.maxConnections = maxConnections;
     this.maxMessageBytes = maxMessageBytes;
+    this.asksLoad = asksLoad;
   }
 
   String name() {
@@ -99,9 +102,11 @@ final class OpenAiEndpoint {
     HttpRequest.Builder http = HttpRequest.newBuilder(uri)
         .POST(HttpRequest.BodyPublishers.ofByteArray(OpenAiRequestWriter.body(request, model)))
         .header("content-type", "application/json")
-        .header("accept", "text/event-stream")
-        // vLLM answers with its queue depth and KV-cache use in endpoint-load-metrics (ORCA).
-        .header(LoadReportHeader.FORMAT_HEADER, LoadReportHeader.Format.TEXT.name());
+        .header("accept", "text/event-stream");
+    if (asksLoad) {
+      // vLLM answers with its queue depth and KV-cache use in endpoint-load-metrics (ORCA).
+      http.header(LoadReportHeader.FORMAT_HEADER, LoadReportHeader.Format.TEXT.name());
+    }
     propagated.addTo(http);
     if (authorization != null) {
       http.header("authorization", authorization);

@@ -142,8 +142,10 @@ public final class OpenAiUpstreams implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("route " + route.name() + " is closed");
     }
+    // A bridge (no in-process address) cannot know whether the proxy in front of it uses engine load.
+    boolean asksLoad = address == null || route.lb().usesEngineLoad();
     OpenAiEndpoint endpoint = new OpenAiEndpoint(name, EndpointUrls.of(baseUrl, settings.healthPath()), client,
-        authorization, settings.upstreamModel(), settings.maxConnections(), maxMessageBytes);
+        authorization, settings.upstreamModel(), settings.maxConnections(), maxMessageBytes, asksLoad);
     EndpointHealthService health = new EndpointHealthService();
     HttpHealthPoller poller = route.healthCheck()
         ? new HttpHealthPoller(client, endpoint.urls().health(), authorization, settings.healthInterval(),

@@ -63,6 +63,8 @@ class OpenAiUpstreamInProcessTest {
   private ManagedChannel channel;
   private LlmProxyGrpc.LlmProxyBlockingStub stub;
   private final AtomicReference<Metadata> trailers = new AtomicReference<>();
+  /** The route's policy; a test may set another before starting the proxy. */
+  private String lb = "round_robin";
 
   @AfterEach
   void stop() throws Exception {
@@ -112,9 +114,9 @@ class OpenAiUpstreamInProcessTest {
             models: [llama]
             default: true
             protocol: openai
-            lb: round_robin
+            lb: %s
             health_check: {path: /health, interval: 200ms}
-        """ + lines.indent(4));
+        """.formatted(lb) + lines.indent(4));
     RouteConfig route = config.routes().get(0);
     routes = new RouteTable(List.of(new UpstreamChannelFactory(4 << 20).create(route, route.upstreams())));
     String name = InProcessServerBuilder.generateName();
@@ -231,15 +233,25 @@ class OpenAiUpstreamInProcessTest {
   }
 
   @Test
-  void asksEnginesForTheirLoadAndKeepsTheReportFromTheClient() throws Exception {
+  void asksEnginesForTheirLoadOnALeastLoadedRouteAndKeepsTheReportFromTheClient() throws Exception {
     Answer streamed = threeTokens();
     FakeOpenAiServer fake = fake(seen -> new Answer(200, Map.of("content-type", "text/event-stream",
         "endpoint-load-metrics", "TEXT named_metrics.num_requests_waiting=2"), streamed.pieces(), false));
+    lb = "least_loaded";
     proxy("", fake);
 
     assertThat(stub.complete(chat("Say hello")).getText()).isEqualTo("Hello!");
     assertThat(fake.seen().get(0).header("endpoint-load-metrics-format")).isEqualTo("TEXT");
     assertThat(trailers.get().get(dev.llmproxy.orca.LoadReportProto.TRAILER)).isNull();
+  }
+
+  @Test
+  void doesNotAskEnginesForTheirLoadOnARouteWhosePolicyIgnoresIt() throws Exception {
+    FakeOpenAiServer fake = fake(seen -> threeTokens());
+    proxy("", fake); // round_robin
+
+    assertThat(stub.complete(chat("Say hello")).getText()).isEqualTo("Hello!");
+    assertThat(fake.seen().get(0).header("endpoint-load-metrics-format")).isNull();
   }
 
   @Test

@@ -1,6 +1,5 @@
-package dev.llmproxy.server.service;
+package dev.llmproxy.server.upstream;
 
-import dev.llmproxy.server.upstream.PickFilter;
 import java.net.SocketAddress;
 import java.util.List;
 
@@ -11,7 +10,7 @@ final class AttemptFilter implements PickFilter {
 
   AttemptFilter(PickFilter route, List<SocketAddress> failed) {
     this.route = route;
-    this.failed = List.copyOf(failed);
+    this.failed = failed;
   }
 
   @Override
