@@ -178,7 +178,7 @@ class ObservabilityE2ETest {
 
     assertThat(eventually(Duration.ofSeconds(10), () ->
         metric("llmproxy_upstream_healthy", "upstream=\"sim-1\"") == 0)).isTrue();
-    assertThat(metric("llmproxy_upstream_ejections_total", "upstream=\"sim-1\"")).isEqualTo(1);
+    assertThat(metric("llmproxy_upstream_health_drops_total", "upstream=\"sim-1\"")).isEqualTo(1);
     assertThat(metric("llmproxy_upstream_healthy", "upstream=\"sim-0\"")).isEqualTo(1);
 
     sims.get(1).setServing(true);

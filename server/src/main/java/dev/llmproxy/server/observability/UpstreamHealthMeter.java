@@ -6,11 +6,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * One upstream's health in metrics, whoever learns it (a gRPC health watch, an HTTP health poll):
- * {@code llmproxy.upstream.healthy} (1 or 0) and {@code llmproxy.upstream.ejections} (times a
+ * {@code llmproxy.upstream.healthy} (1 or 0) and {@code llmproxy.upstream.health.drops} (times a
  * healthy upstream became unhealthy and left the rotation).
  */
 final class UpstreamHealthMeter {
-  private final Counter ejections;
+  private final Counter drops;
   private volatile boolean healthy;
 
   UpstreamHealthMeter(MeterRegistry registry, String route, String upstream) {
@@ -19,7 +19,7 @@ final class UpstreamHealthMeter {
         .tags("route", route, "upstream", upstream)
         .strongReference(true)
         .register(registry);
-    this.ejections = Counter.builder("llmproxy.upstream.ejections")
+    this.drops = Counter.builder("llmproxy.upstream.health.drops")
         .description("Times a healthy upstream became unhealthy and left the rotation")
         .tags("route", route, "upstream", upstream)
         .register(registry);
@@ -27,7 +27,7 @@ final class UpstreamHealthMeter {
 
   void set(boolean nowHealthy) {
     if (healthy && !nowHealthy) {
-      ejections.increment();
+      drops.increment();
     }
     healthy = nowHealthy;
   }

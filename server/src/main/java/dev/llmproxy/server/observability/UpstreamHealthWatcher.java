@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code llmproxy.upstream.healthy} (gauge, 1 or 0): whether the upstream's
  *       {@code grpc.health.v1} service reports {@code llmproxy.v1.LlmProxy} SERVING, the signal
  *       the load balancers act on; a connection that fails counts as unhealthy;
- *   <li>{@code llmproxy.upstream.ejections} (counter): how often a healthy upstream stopped being
+ *   <li>{@code llmproxy.upstream.health.drops} (counter): how often a healthy upstream stopped being
  *       healthy, i.e. left the rotation.
  * </ul>
  * One long-lived {@code Health/Watch} stream per upstream, on a small channel of its own built
