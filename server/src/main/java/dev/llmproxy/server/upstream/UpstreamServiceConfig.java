@@ -44,6 +44,7 @@ public final class UpstreamServiceConfig {
   private final Duration ewmaDecay;
   private final double loadFactor;
   private final Duration reportTtl;
+  private final Duration oobPeriod;
 
   private UpstreamServiceConfig(Builder builder) {
     this.policy = builder.policy;
@@ -52,6 +53,7 @@ public final class UpstreamServiceConfig {
     this.ewmaDecay = builder.ewmaDecay;
     this.loadFactor = builder.loadFactor;
     this.reportTtl = builder.reportTtl;
+    this.oobPeriod = builder.oobPeriod;
   }
 
   /** A builder with the defaults: least_outstanding, default choiceCount, health checking on. */
@@ -68,6 +70,7 @@ public final class UpstreamServiceConfig {
     builder.ewmaDecay = ewmaDecay;
     builder.loadFactor = loadFactor;
     builder.reportTtl = reportTtl;
+    builder.oobPeriod = oobPeriod;
     return builder;
   }
 
@@ -110,7 +113,9 @@ public final class UpstreamServiceConfig {
       return Map.of("loadFactor", loadFactor);
     }
     if (policy == LbPolicy.LEAST_LOADED) {
-      return Map.of("reportTtlMillis", reportTtl.toNanos() / 1e6);
+      return oobPeriod == null ? Map.of("reportTtlMillis", reportTtl.toNanos() / 1e6)
+          : Map.of("reportTtlMillis", reportTtl.toNanos() / 1e6, "enableOobLoadReport", true,
+              "oobReportingPeriodMillis", oobPeriod.toNanos() / 1e6);
     }
     if (choiceCount.isPresent()) {
       return Map.of("choiceCount", (double) choiceCount.getAsInt());
@@ -129,12 +134,12 @@ public final class UpstreamServiceConfig {
     UpstreamServiceConfig other = (UpstreamServiceConfig) o;
     return policy == other.policy && choiceCount.equals(other.choiceCount)
         && healthCheck == other.healthCheck && ewmaDecay.equals(other.ewmaDecay) && loadFactor == other.loadFactor
-        && reportTtl.equals(other.reportTtl);
+        && reportTtl.equals(other.reportTtl) && Objects.equals(oobPeriod, other.oobPeriod);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor, reportTtl);
+    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor, reportTtl, oobPeriod);
   }
 
   @Override
@@ -152,8 +157,21 @@ public final class UpstreamServiceConfig {
     private Duration ewmaDecay = PeakEwmaLoadBalancerProvider.DEFAULT_DECAY;
     private double loadFactor = PrefixAffinityLoadBalancerProvider.DEFAULT_LOAD_FACTOR;
     private Duration reportTtl = LeastLoadedLoadBalancerProvider.DEFAULT_REPORT_TTL;
+    private Duration oobPeriod;
 
     private Builder() {
+    }
+
+    /**
+     * Makes least_loaded ask each upstream for out-of-band load reports every {@code period}
+     * ({@code null}: no out-of-band reports, the default).
+     */
+    public Builder outOfBandReports(Duration period) {
+      if (period != null && period.toMillis() < 1) {
+        throw new IllegalArgumentException("outOfBandReports: " + period + " (expected: at least 1ms)");
+      }
+      this.oobPeriod = period;
+      return this;
     }
 
     /** Sets how fast peak_ewma's latency averages forget. */
