@@ -106,8 +106,13 @@ public final class OpenRcaService {
       }
       intervalNanos = Math.max(minIntervalNanos, requested.toNanos());
       call.sendHeaders(new io.grpc.Metadata());
+      next(0);
+    }
+
+    // Each tick schedules the next, so a late tick delays the ones after it instead of bunching them.
+    private void next(long delayNanos) {
       try {
-        ticks = scheduler.scheduleAtFixedRate(this, 0, intervalNanos, TimeUnit.NANOSECONDS);
+        ticks = scheduler.schedule(this, delayNanos, TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException shuttingDown) {
         done = true;
         call.close(Status.UNAVAILABLE.withDescription("shutting down"), new io.grpc.Metadata());
@@ -119,9 +124,13 @@ public final class OpenRcaService {
       try {
         LoadReport report = load.get();
         synchronized (this) {
-          if (!done && report != null && call.isReady()) {
+          if (done) {
+            return;
+          }
+          if (report != null && call.isReady()) {
             call.sendMessage(report);
           }
+          next(intervalNanos);
         }
       } catch (RuntimeException e) {
         // The load could not be read or the stream is gone: end it; a client reconnects.
