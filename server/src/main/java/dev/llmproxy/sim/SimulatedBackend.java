@@ -23,8 +23,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A simulated LLM server: a real gRPC server (Netty, plaintext) that implements
- * {@code llmproxy.v1.LlmProxy}, the gRPC health service and server reflection, for demos, tests and
- * benchmarks.
+ * {@code llmproxy.v1.LlmProxy}, the gRPC health service, ORCA's {@code OpenRcaService} (its engine
+ * load, out of band) and server reflection, for demos, tests and benchmarks.
  *
  * <p>It produces deterministic text from the request's model, prompt or messages and seed, exactly
  * {@code max_tokens} tokens (64 if 0) unless a {@code stop} string ends it early, at the pace its
