@@ -2,6 +2,7 @@ package dev.llmproxy.sim;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.llmproxy.orca.OpenRcaService;
 import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -12,6 +13,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -21,8 +23,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A simulated LLM server: a real gRPC server (Netty, plaintext) that implements
- * {@code llmproxy.v1.LlmProxy}, the gRPC health service and server reflection, for demos, tests and
- * benchmarks.
+ * {@code llmproxy.v1.LlmProxy}, the gRPC health service, ORCA's {@code OpenRcaService} (its engine
+ * load, out of band) and server reflection, for demos, tests and benchmarks.
  *
  * <p>It produces deterministic text from the request's model, prompt or messages and seed, exactly
  * {@code max_tokens} tokens (64 if 0) unless a {@code stop} string ends it early, at the pace its
@@ -47,6 +49,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class SimulatedBackend implements AutoCloseable {
   private static final String SERVICE_NAME = LlmProxyGrpc.SERVICE_NAME;
   private static final int MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024;
+  /** Out-of-band load reports go no more often than this, whatever a client asks. */
+  static final Duration MIN_LOAD_REPORT_INTERVAL = Duration.ofMillis(100);
 
   private final Server server;
   private final String dialHost;
@@ -58,6 +62,7 @@ public final class SimulatedBackend implements AutoCloseable {
   private final CallRecorder recorder;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicReference<SimulatedBackendConfig> config;
+  private final AtomicBoolean perCallLoadReports;
 
   private SimulatedBackend(
       Server server,
@@ -67,7 +72,9 @@ public final class SimulatedBackend implements AutoCloseable {
       AdmissionQueue admission,
       PrefixKvCache kvCache,
       CallRecorder recorder,
-      AtomicReference<SimulatedBackendConfig> config) {
+      AtomicReference<SimulatedBackendConfig> config,
+      AtomicBoolean perCallLoadReports) {
+    this.perCallLoadReports = perCallLoadReports;
     this.server = server;
     this.dialHost = dialHost;
     this.port = server.getPort();
@@ -103,11 +110,14 @@ public final class SimulatedBackend implements AutoCloseable {
     AtomicReference<SimulatedBackendConfig> current = new AtomicReference<>(config);
     SimulatedLlmService service =
         new SimulatedLlmService(current::get, scheduler, admission, kvCache, recorder);
+    EngineLoadReporter load = new EngineLoadReporter(admission, kvCache, current::get);
+    AtomicBoolean perCallLoadReports = new AtomicBoolean(true);
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
         .directExecutor()
         .addService(ServerInterceptors.intercept(
-            service, new LoadReportServerInterceptor(new EngineLoadReporter(admission, kvCache, current::get)),
+            service, new LoadReportServerInterceptor(load, perCallLoadReports::get),
             new UpstreamMetadataServerInterceptor(config.name())))
+        .addService(OpenRcaService.definition(load::report, scheduler, MIN_LOAD_REPORT_INTERVAL))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
@@ -124,7 +134,7 @@ public final class SimulatedBackend implements AutoCloseable {
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
     return new SimulatedBackend(
-        server, dialHost(host), health, scheduler, admission, kvCache, recorder, current);
+        server, dialHost(host), health, scheduler, admission, kvCache, recorder, current, perCallLoadReports);
   }
 
   /** Starts a backend on an ephemeral port of 127.0.0.1. */
@@ -180,6 +190,14 @@ public final class SimulatedBackend implements AutoCloseable {
     ServingStatus status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     health.setStatus("", status);
     health.setStatus(SERVICE_NAME, status);
+  }
+
+  /**
+   * Whether calls carry the engine's load in their trailers (the default); false models an engine
+   * that reports only out of band, on its {@code OpenRcaService} stream, which it always serves.
+   */
+  public void setPerCallLoadReports(boolean send) {
+    perCallLoadReports.set(send);
   }
 
   /** Replaces the faults; calls that start from now on see them. */

@@ -7,13 +7,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmproxy.orca.LoadReport;
 import dev.llmproxy.orca.LoadReportHeader;
 import dev.llmproxy.orca.LoadReportProto;
+import dev.llmproxy.orca.OpenRcaService;
 import dev.llmproxy.sim.openai.OpenAiSimulatedBackend;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
+import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.net.URI;
@@ -21,6 +24,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -58,6 +62,40 @@ class EngineLoadReportE2ETest {
   }
 
   @Test
+  void grpcEnginesMayStopPerCallReportsAndStreamTheirLoadOutOfBand() throws Exception {
+    try (SimulatedBackend sim = SimulatedBackend.start(CONFIG)) {
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", sim.port()).usePlaintext().build();
+      try {
+        sim.setPerCallLoadReports(false);
+        AtomicReference<Metadata> headers = new AtomicReference<>();
+        AtomicReference<Metadata> trailers = new AtomicReference<>();
+        LlmProxyGrpc.newBlockingStub(channel)
+            .withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(headers, trailers))
+            .withDeadlineAfter(20, TimeUnit.SECONDS)
+            .complete(CompletionRequest.newBuilder().setPrompt("q").setMaxTokens(1).build());
+        assertThat(trailers.get().containsKey(LoadReportProto.TRAILER)).isFalse();
+
+        Iterator<LoadReport> reports = ClientCalls.blockingServerStreamingCall(channel,
+            OpenRcaService.STREAM_CORE_METRICS, CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS),
+            Duration.ofMillis(100));
+        assertThat(reports.next().named(LoadReport.WAITING)).hasValue(0.0);
+        for (int i = 0; i < 6; i++) { // 4 slots: 2 wait
+          LlmProxyGrpc.newStub(channel).streamComplete(
+              CompletionRequest.newBuilder().setPrompt("hold " + i).setMaxTokens(4000).build(), new Ignoring());
+        }
+        LoadReport report = reports.next();
+        while (report.named(LoadReport.WAITING).orElseThrow() < 2) {
+          report = reports.next(); // one every 100 ms until the calls are in
+        }
+        assertThat(report.named(LoadReport.RUNNING)).hasValue(4.0);
+        assertThat(report.applicationUtilization()).isEqualTo(1.0);
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+
+  @Test
   void openAiAnswersCarryTheLoadHeaderOnlyWhenAsked() throws Exception {
     try (OpenAiSimulatedBackend sim = OpenAiSimulatedBackend.start(CONFIG)) {
       HttpClient http = HttpClient.newHttpClient();
@@ -77,6 +115,9 @@ class EngineLoadReportE2ETest {
         }
         HttpResponse<String> unasked = http.send(completion(sim, null, 1, false), HttpResponse.BodyHandlers.ofString());
         assertThat(unasked.headers().firstValue(LoadReportHeader.REPORT_HEADER)).isEmpty();
+        sim.setPerCallLoadReports(false);
+        HttpResponse<String> switchedOff = http.send(completion(sim, "TEXT", 1, true), HttpResponse.BodyHandlers.ofString());
+        assertThat(switchedOff.headers().firstValue(LoadReportHeader.REPORT_HEADER)).isEmpty();
       } finally {
         holding.body().close();
       }

@@ -13,13 +13,23 @@ import java.time.Duration;
  * @param loadFactor {@code prefix_affinity}: the 1+ε of bounded loads; no upstream takes a call
  *     while it has this times the mean calls in flight
  * @param reportTtl {@code least_loaded}: how long an engine's load report counts after it arrived
+ * @param outOfBand {@code least_loaded}: how often engines report their load out of band (gRPC
+ *     upstreams on an {@code OpenRcaService} stream, OpenAI-compatible ones through a scrape of
+ *     their {@code /metrics}), or {@code null}: only per-call reports
  */
 public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware, double loadFactor,
-    Duration reportTtl) {
+    Duration reportTtl, Duration outOfBand) {
   public static final Duration DEFAULT_EWMA_DECAY = Duration.ofSeconds(10);
   public static final int DEFAULT_PREFIX_CHARS = 1024;
   public static final double DEFAULT_LOAD_FACTOR = 1.25;
   public static final Duration DEFAULT_REPORT_TTL = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_OUT_OF_BAND_INTERVAL = Duration.ofSeconds(1);
+  private static final Duration MIN_OUT_OF_BAND_INTERVAL = Duration.ofMillis(100);
+
+  /** Without out-of-band reports. */
+  public Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware, double loadFactor, Duration reportTtl) {
+    this(ewmaDecay, prefixChars, tenantAware, loadFactor, reportTtl, null);
+  }
 
   public static Balancing defaults() {
     return new Balancing(DEFAULT_EWMA_DECAY, DEFAULT_PREFIX_CHARS, true, DEFAULT_LOAD_FACTOR, DEFAULT_REPORT_TTL);
@@ -27,7 +37,7 @@ public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware
 
   /**
    * Reads {@code peak_ewma: {decay}}, {@code prefix_affinity: {...}} and
-   * {@code least_loaded: {report_ttl}} of a route using {@code lb}.
+   * {@code least_loaded: {report_ttl, out_of_band}} of a route using {@code lb}.
    */
   static Balancing from(ConfigNode route, LbPolicy lb) {
     Balancing d = defaults();
@@ -50,13 +60,38 @@ public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware
       node.rejectUnknownKeys();
     }
     Duration reportTtl = d.reportTtl();
+    Duration outOfBand = null;
     if (route.has("least_loaded")) {
       requirePolicy(route, "least_loaded", lb, LbPolicy.LEAST_LOADED);
       ConfigNode node = route.child("least_loaded");
       reportTtl = node.duration("report_ttl", reportTtl, Duration.ofMillis(1), Duration.ofHours(1));
+      outOfBand = outOfBand(node, reportTtl);
       node.rejectUnknownKeys();
     }
-    return new Balancing(decay, prefixChars, tenantAware, loadFactor, reportTtl);
+    return new Balancing(decay, prefixChars, tenantAware, loadFactor, reportTtl, outOfBand);
+  }
+
+  /** {@code out_of_band: true}, {@code false} or {@code {interval: 1s}}: the interval, or null for off. */
+  private static Duration outOfBand(ConfigNode leastLoaded, Duration reportTtl) {
+    Object raw = leastLoaded.raw("out_of_band");
+    if (raw == null || Boolean.FALSE.equals(raw)) {
+      return null;
+    }
+    String path = leastLoaded.pathOf("out_of_band");
+    if (!(raw instanceof Boolean) && !(raw instanceof java.util.Map<?, ?>)) {
+      throw ConfigException.invalid(path, raw, "true, false or {interval: 1s}");
+    }
+    Duration interval = DEFAULT_OUT_OF_BAND_INTERVAL;
+    if (raw instanceof java.util.Map<?, ?>) {
+      ConfigNode node = leastLoaded.child("out_of_band");
+      interval = node.duration("interval", interval, MIN_OUT_OF_BAND_INTERVAL, Duration.ofHours(1));
+      node.rejectUnknownKeys();
+    }
+    if (interval.compareTo(reportTtl) >= 0) {
+      throw ConfigException.invalid(path + ".interval", ConfigNode.format(interval),
+          "shorter than report_ttl (" + ConfigNode.format(reportTtl) + "), or each report ages out before the next");
+    }
+    return interval;
   }
 
   private static void requirePolicy(ConfigNode route, String key, LbPolicy lb, LbPolicy expected) {

@@ -63,6 +63,14 @@ abstract class EndpointLoadBalancer<S> extends MultiChildLoadBalancer {
   protected void becameReady(Endpoint<S> endpoint) {
   }
 
+  /**
+   * The subchannel that {@code endpoint}'s pick_first gets for {@code subchannel}, which it just
+   * asked for: a policy may wrap it, e.g. to watch its connection (out-of-band load reports).
+   */
+  protected Subchannel subchannelFor(Endpoint<S> endpoint, Subchannel subchannel) {
+    return subchannel;
+  }
+
   @Override
   protected void updateOverallBalancingState() {
     List<Endpoint<S>> all = endpoints();
@@ -166,6 +174,11 @@ abstract class EndpointLoadBalancer<S> extends MultiChildLoadBalancer {
     @Override
     protected ChildLbStateHelper createChildHelper() {
       return new ChildLbStateHelper() {
+        @Override
+        public Subchannel createSubchannel(CreateSubchannelArgs args) {
+          return subchannelFor(endpoint, super.createSubchannel(args));
+        }
+
         @Override
         public void updateBalancingState(ConnectivityState newState, SubchannelPicker newPicker) {
           super.updateBalancingState(newState, newPicker);

@@ -225,7 +225,7 @@ public final class UpstreamChannelFactory {
       sc.choiceCount(config.choiceCount());
     }
     sc.ewmaDecay(config.balancing().ewmaDecay()).loadFactor(config.balancing().loadFactor())
-        .reportTtl(config.balancing().reportTtl())
+        .reportTtl(config.balancing().reportTtl()).outOfBandReports(config.balancing().outOfBand())
         .avoidance(config.resilience().outliers());
     return sc.build();
   }

@@ -46,6 +46,7 @@ public final class UpstreamServiceConfig {
   private final double loadFactor;
   private final Duration reportTtl;
   private final OutlierDetection avoidance;
+  private final Duration oobPeriod;
 
   private UpstreamServiceConfig(Builder builder) {
     this.policy = builder.policy;
@@ -55,6 +56,7 @@ public final class UpstreamServiceConfig {
     this.loadFactor = builder.loadFactor;
     this.reportTtl = builder.reportTtl;
     this.avoidance = builder.avoidance;
+    this.oobPeriod = builder.oobPeriod;
   }
 
   /** A builder with the defaults: least_outstanding, default choiceCount, health checking on. */
@@ -72,6 +74,7 @@ public final class UpstreamServiceConfig {
     builder.loadFactor = loadFactor;
     builder.reportTtl = reportTtl;
     builder.avoidance = avoidance;
+    builder.oobPeriod = oobPeriod;
     return builder;
   }
 
@@ -118,7 +121,9 @@ public final class UpstreamServiceConfig {
       return Map.of("loadFactor", loadFactor);
     }
     if (policy == LbPolicy.LEAST_LOADED) {
-      return Map.of("reportTtlMillis", reportTtl.toNanos() / 1e6);
+      return oobPeriod == null ? Map.of("reportTtlMillis", reportTtl.toNanos() / 1e6)
+          : Map.of("reportTtlMillis", reportTtl.toNanos() / 1e6, "enableOobLoadReport", true,
+              "oobReportingPeriodMillis", oobPeriod.toNanos() / 1e6);
     }
     if (choiceCount.isPresent()) {
       return Map.of("choiceCount", (double) choiceCount.getAsInt());
@@ -137,12 +142,13 @@ public final class UpstreamServiceConfig {
     UpstreamServiceConfig other = (UpstreamServiceConfig) o;
     return policy == other.policy && choiceCount.equals(other.choiceCount)
         && healthCheck == other.healthCheck && ewmaDecay.equals(other.ewmaDecay) && loadFactor == other.loadFactor
-        && reportTtl.equals(other.reportTtl) && Objects.equals(avoidance, other.avoidance);
+        && reportTtl.equals(other.reportTtl) && Objects.equals(avoidance, other.avoidance)
+        && Objects.equals(oobPeriod, other.oobPeriod);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor, reportTtl, avoidance);
+    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor, reportTtl, avoidance, oobPeriod);
   }
 
   @Override
@@ -161,6 +167,7 @@ public final class UpstreamServiceConfig {
     private double loadFactor = PrefixAffinityLoadBalancerProvider.DEFAULT_LOAD_FACTOR;
     private Duration reportTtl = LeastLoadedLoadBalancerProvider.DEFAULT_REPORT_TTL;
     private OutlierDetection avoidance;
+    private Duration oobPeriod;
 
     private Builder() {
     }
@@ -171,6 +178,18 @@ public final class UpstreamServiceConfig {
      */
     public Builder avoidance(OutlierDetection settings) {
       this.avoidance = settings;
+      return this;
+    }
+
+    /**
+     * Makes least_loaded ask each upstream for out-of-band load reports every {@code period}
+     * ({@code null}: no out-of-band reports, the default).
+     */
+    public Builder outOfBandReports(Duration period) {
+      if (period != null && period.toMillis() < 1) {
+        throw new IllegalArgumentException("outOfBandReports: " + period + " (expected: at least 1ms)");
+      }
+      this.oobPeriod = period;
       return this;
     }
 

@@ -31,6 +31,7 @@ final class BackendState {
   private volatile OpenAiSimSettings settings;
   private volatile boolean serving = true;
   private volatile boolean loading;
+  private volatile boolean perCallLoadReports = true;
 
   BackendState(SimulatedBackendConfig config, OpenAiSimSettings settings) {
     this.config = new AtomicReference<>(config);
@@ -65,6 +66,14 @@ final class BackendState {
 
   void setLoading(boolean value) {
     loading = value;
+  }
+
+  boolean perCallLoadReports() {
+    return perCallLoadReports;
+  }
+
+  void setPerCallLoadReports(boolean value) {
+    perCallLoadReports = value;
   }
 
   /** A fresh number for a completion id. */

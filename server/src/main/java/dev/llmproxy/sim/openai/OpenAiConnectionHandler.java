@@ -99,7 +99,7 @@ final class OpenAiConnectionHandler extends SimpleChannelInboundHandler<FullHttp
     LoadReportHeader.Format loadFormat =
         LoadReportHeader.requested(request.headers().get(LoadReportHeader.FORMAT_HEADER));
     HttpExchange current = new HttpExchange(ctx, keepAlive, state.name(),
-        loadFormat == null ? null : () -> state.loadHeader.format(state.load.report(), loadFormat), () -> serveNext(ctx));
+        loadFormat == null || !state.perCallLoadReports() ? null : () -> state.loadHeader.format(state.load.report(), loadFormat), () -> serveNext(ctx));
     exchange = current;
     ErrorResponses errors = new ErrorResponses(current, new OpenAiEncoder(state.json, ctx.alloc()));
     if (!request.decoderResult().isSuccess()) {

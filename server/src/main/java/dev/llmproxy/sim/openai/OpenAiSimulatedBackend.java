@@ -208,6 +208,15 @@ public final class OpenAiSimulatedBackend implements AutoCloseable {
     state.setLoading(loading);
   }
 
+  /**
+   * Whether a request that asks for a load report ({@code endpoint-load-metrics-format}) gets the
+   * {@code endpoint-load-metrics} header (the default); false models an engine that sends none, as
+   * vLLM on streamed answers, so that only {@code /metrics} tells its load.
+   */
+  public void setPerCallLoadReports(boolean send) {
+    state.setPerCallLoadReports(send);
+  }
+
   /** Replaces the faults; requests that arrive from now on see them. */
   public synchronized void setFaults(Faults faults) {
     requireNonNull(faults, "faults");

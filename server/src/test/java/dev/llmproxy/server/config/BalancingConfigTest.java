@@ -78,4 +78,35 @@ class BalancingConfigTest {
         .toServiceConfig().get("loadBalancingConfig"))
         .isEqualTo(List.of(Map.of("least_loaded", Map.of("reportTtlMillis", 3000.0))));
   }
+
+  @Test
+  void leastLoadedReportsOutOfBandWhenAsked() {
+    assertThat(leastLoaded("{out_of_band: {interval: 250ms}}").outOfBand()).isEqualTo(Duration.ofMillis(250));
+    assertThat(leastLoaded("{out_of_band: true}").outOfBand()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(leastLoaded("{out_of_band: false}").outOfBand()).isNull();
+    assertThat(leastLoaded("{report_ttl: 5s}").outOfBand()).isNull();
+    assertThat(UpstreamServiceConfig.newBuilder().policy(LbPolicy.LEAST_LOADED).reportTtl(Duration.ofSeconds(5))
+        .outOfBandReports(Duration.ofMillis(250)).build().toServiceConfig().get("loadBalancingConfig"))
+        .isEqualTo(List.of(Map.of("least_loaded", Map.of("reportTtlMillis", 5000.0, "enableOobLoadReport", true,
+            "oobReportingPeriodMillis", 250.0))));
+  }
+
+  @Test
+  void badOutOfBandSettingsNameTheFieldAndWhatWasExpected() {
+    assertThatThrownBy(() -> leastLoaded("{out_of_band: yes please}"))
+        .hasMessage("routes[0].least_loaded.out_of_band: \"yes please\" (expected: true, false or {interval: 1s})");
+    assertThatThrownBy(() -> leastLoaded("{out_of_band: {interval: 10ms}}"))
+        .hasMessageStartingWith("routes[0].least_loaded.out_of_band.interval: ")
+        .hasMessageContaining("expected: a duration from 100ms to 1h");
+    assertThatThrownBy(() -> leastLoaded("{report_ttl: 2s, out_of_band: {interval: 2s}}"))
+        .hasMessage("routes[0].least_loaded.out_of_band.interval: \"2s\" (expected: shorter than report_ttl (2s), "
+            + "or each report ages out before the next)");
+    assertThatThrownBy(() -> leastLoaded("{out_of_band: {interval: 1s, every: 2s}}"))
+        .hasMessageStartingWith("routes[0].least_loaded.out_of_band.every: unknown setting");
+  }
+
+  private Balancing leastLoaded(String section) {
+    return loader.parse("routes: [{name: r, default: true, upstreams: ['a:1'], lb: least_loaded, least_loaded: "
+        + section + "}]").routes().get(0).balancing();
+  }
 }

@@ -20,9 +20,9 @@ class LeastLoadedLoadBalancerProviderTest {
   @Test
   void reportTtlIsOptional() {
     assertThat(provider.parseLoadBalancingPolicyConfig(Map.of()).getConfig())
-        .isEqualTo(new LeastLoadedLoadBalancerProvider.Config(Duration.ofSeconds(10)));
+        .isEqualTo(new LeastLoadedLoadBalancerProvider.Config(Duration.ofSeconds(10), null));
     assertThat(provider.parseLoadBalancingPolicyConfig(Map.of("reportTtlMillis", 2500.0)).getConfig())
-        .isEqualTo(new LeastLoadedLoadBalancerProvider.Config(Duration.ofMillis(2500)));
+        .isEqualTo(new LeastLoadedLoadBalancerProvider.Config(Duration.ofMillis(2500), null));
   }
 
   @Test
@@ -34,5 +34,24 @@ class LeastLoadedLoadBalancerProviderTest {
           .startsWith("least_loaded: reportTtlMillis: " + bad)
           .contains("expected: a number of milliseconds from 1 to 3600000");
     }
+  }
+
+  @Test
+  void outOfBandReportsAreOffUnlessEnabledAndAskForTheirPeriod() {
+    assertThat(provider.parseLoadBalancingPolicyConfig(Map.of("oobReportingPeriodMillis", 500.0)).getConfig())
+        .isEqualTo(new LeastLoadedLoadBalancerProvider.Config(Duration.ofSeconds(10), null));
+    assertThat(provider.parseLoadBalancingPolicyConfig(Map.of("enableOobLoadReport", true)).getConfig())
+        .isEqualTo(new LeastLoadedLoadBalancerProvider.Config(Duration.ofSeconds(10), Duration.ofSeconds(1)));
+    assertThat(provider.parseLoadBalancingPolicyConfig(
+        Map.of("enableOobLoadReport", true, "oobReportingPeriodMillis", 250.0)).getConfig())
+        .isEqualTo(new LeastLoadedLoadBalancerProvider.Config(Duration.ofSeconds(10), Duration.ofMillis(250)));
+  }
+
+  @Test
+  void badOutOfBandSettingsAreRejectedWithWhatWasExpected() {
+    assertThat(provider.parseLoadBalancingPolicyConfig(Map.of("enableOobLoadReport", "yes")).getError()
+        .getDescription()).isEqualTo("least_loaded: enableOobLoadReport: yes (expected: true or false)");
+    assertThat(provider.parseLoadBalancingPolicyConfig(Map.of("oobReportingPeriodMillis", 0.0)).getError()
+        .getDescription()).startsWith("least_loaded: oobReportingPeriodMillis: 0.0 (expected: a number of milliseconds");
   }
 }

@@ -1,5 +1,6 @@
 package dev.llmproxy.server.upstream.openai;
 
+import dev.llmproxy.server.config.LbPolicy;
 import dev.llmproxy.server.config.OpenAiSettings;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
@@ -10,6 +11,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.inprocess.InProcessSocketAddress;
 import java.net.SocketAddress;
 import java.net.http.HttpClient;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -154,7 +156,10 @@ public final class OpenAiUpstreams implements AutoCloseable {
               healthListener.healthChanged(name, status == ServingStatus.SERVING);
             })
         : null;
-    OpenAiUpstream upstream = new OpenAiUpstream(endpoint, builder, address, health, poller);
+    Duration outOfBand = route.lb() == LbPolicy.LEAST_LOADED ? route.balancing().outOfBand() : null;
+    MetricsScraper scraper = outOfBand == null ? null : new MetricsScraper(client, endpoint.urls().metrics(),
+        authorization, outOfBand, settings.healthTimeout(), scheduler, name);
+    OpenAiUpstream upstream = new OpenAiUpstream(endpoint, builder, address, health, poller, scraper, scheduler);
     byUrl.put(baseUrl, upstream);
     return upstream;
   }
@@ -189,7 +194,7 @@ public final class OpenAiUpstreams implements AutoCloseable {
     return settings;
   }
 
-  /** Scheduled work of this route (re-resolution, health polls). */
+  /** Scheduled work of this route (re-resolution, health polls, metrics scrapes, load reports). */
   ScheduledExecutorService scheduler() {
     return scheduler;
   }
