@@ -37,6 +37,7 @@ import dev.llmproxy.server.upstream.RouteTable;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import dev.llmproxy.server.upstream.UpstreamTransport;
 import dev.llmproxy.v1.LlmProxyGrpc;
+import io.grpc.ClientInterceptor;
 import io.grpc.InsecureServerCredentials;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
@@ -277,7 +278,7 @@ public final class ProxyServer implements AutoCloseable {
       DrainingServerInterceptor drain, ServerInterceptor observing) {
     LoadShedder shedder = new LoadShedder(routes.routes().stream().map(Route::config).toList(), timers, meters);
     return proxyService(routes, sc, cache.enabled() ? CacheServerInterceptor.create(cache, sharedCache, meters) : null,
-        access, shedder, meters, timers, drain, observing);
+        access, shedder, meters, timers, drain, observing, null);
   }
 
   /**
@@ -286,12 +287,14 @@ public final class ProxyServer implements AutoCloseable {
    *
    * @param cache the cache's interceptor; {@code null}: no cache
    * @param drain the drain gate; {@code null}: none here (a reloadable server puts it outside)
-   * @param observing records every call (metrics, access log); {@code null}: none
+   * @param observing records every call (metrics, access log, server spans); {@code null}: none
+   * @param attempts intercepts every upstream attempt (client spans); {@code null}: none
    */
   static ServerServiceDefinition proxyService(RouteTable routes, ServerConfig sc, ServerInterceptor cache,
       AccessControl access, LoadShedder shedder, MeterRegistry meters, ScheduledExecutorService timers,
-      DrainingServerInterceptor drain, ServerInterceptor observing) {
-    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters, shedder);
+      DrainingServerInterceptor drain, ServerInterceptor observing, ClientInterceptor attempts) {
+    LlmProxyService service = new LlmProxyService(new HeaderForwarder(sc.forwardHeaders()), timers, meters, shedder,
+        attempts);
     // The order, first to run to last: drain (counts calls, refuses new ones while shutting down) ->
     // request id (x-request-id: the client's or a new one, returned in the response) ->
     // (metrics, access log, server span) -> parsing the request bytes -> authentication (headers: the

@@ -44,8 +44,10 @@ import java.util.function.Function;
  * Builds one generation ({@link ProxyRuntime}) of the proxy from a config, at start and on every
  * reload, reusing what the config did not change: a route whose settings (and resolved upstream
  * credential) are equal keeps its channel, connections and ejection state; an unchanged cache keeps
- * its entries; an unchanged load-shedding cap keeps its limiter. What changed is built anew; if any
- * of it fails, what was built is closed and the error propagates, so the running generation stays.
+ * its entries; an unchanged load-shedding cap keeps its limiter. Each generation has its own call
+ * observers and tracing ({@link Observability#generation}), released once it is retired and idle.
+ * What changed is built anew; if any of it fails, what was built is closed and the error
+ * propagates, so the running generation stays.
  *
  * <p>Not thread-safe: the start and the reloader call it one at a time.
  */
@@ -62,6 +64,7 @@ final class RuntimeAssembler implements RuntimeFactory {
   private final Observability observability;
   private final ListenerKeys listenerKeys;
   private final Map<Route, String> credentialDigests = new ConcurrentHashMap<>();
+  private final Map<ProxyRuntime, Observability.Generation> observed = new ConcurrentHashMap<>();
   private final Set<String> watchedUpstreams = new HashSet<>();
   private CacheConfig cacheConfig;
   private CacheServerInterceptor cache;
@@ -100,7 +103,10 @@ final class RuntimeAssembler implements RuntimeFactory {
     }
     List<Route> built = new ArrayList<>();
     List<Route> fresh = new ArrayList<>();
+    Observability.Generation observing = null;
     try {
+      // First: tracing settings the SDK refuses fail the reload before anything else is built.
+      observing = observability.generation(config.observability());
       for (RouteConfig rc : config.routes()) {
         Route old = reusable.get(rc.name());
         String digest = credentialDigest(rc);
@@ -128,9 +134,14 @@ final class RuntimeAssembler implements RuntimeFactory {
         this.access = access;
       }
       ServerServiceDefinition service = ProxyServer.proxyService(routes, config.server(), cache, access, shedder,
-          meters, timers, null, observability.serverInterceptor(config.observability()));
-      return new ProxyRuntime(config, hash, routes, service);
+          meters, timers, null, observing.serverInterceptor(), observing.upstreamInterceptor());
+      ProxyRuntime runtime = new ProxyRuntime(config, hash, routes, service);
+      observed.put(runtime, observing);
+      return runtime;
     } catch (IOException | RuntimeException e) {
+      if (observing != null) {
+        observing.close();
+      }
       new RouteTable(fresh).close();
       fresh.forEach(credentialDigests::remove);
       throw e;
@@ -147,7 +158,8 @@ final class RuntimeAssembler implements RuntimeFactory {
 
   /**
    * A reload re-resolves every route's names at once (a changed DNS answer need not wait a tick) and
-   * applies the reloaded log level/format and trace sample ratio.
+   * applies the reloaded log level/format and trace sample ratio (to an SDK kept from the previous
+   * generation; a new one starts with it).
    */
   @Override
   public void reloaded(ProxyRuntime current) {
@@ -159,6 +171,10 @@ final class RuntimeAssembler implements RuntimeFactory {
   public Runnable retirement(ProxyRuntime retired, ProxyRuntime replacement) {
     Set<Route> kept = Set.copyOf(replacement.routes().routes());
     return () -> {
+      Observability.Generation observing = observed.remove(retired);
+      if (observing != null) {
+        observing.close(); // does not block: an SDK no generation uses is shut down later
+      }
       // Off the transport thread that ended the last call: closing waits for channels to terminate.
       Thread closer = new Thread(() -> {
         try {

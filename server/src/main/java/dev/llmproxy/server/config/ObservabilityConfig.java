@@ -65,10 +65,6 @@ public record ObservabilityConfig(Metrics metrics, boolean accessLog, boolean ch
       return new Tracing(enabled, ratio, serviceName, endpoint);
     }
 
-    public Tracing withSampleRatio(double ratio) {
-      return new Tracing(enabled, ratio, serviceName, endpoint);
-    }
-
     public Tracing withEnabled(boolean on) {
       return new Tracing(on, sampleRatio, serviceName, endpoint);
     }
@@ -127,14 +123,11 @@ public record ObservabilityConfig(Metrics metrics, boolean accessLog, boolean ch
 
   /**
    * The settings of {@code next} that a running proxy can take on a reload (the access log, the
-   * operational log, the trace sample ratio) over this config's others: the metrics endpoint and
-   * channelz are bound to listeners, and tracing's SDK (on/off, endpoint, service name) is built
-   * once, with the upstream channels' interceptors.
+   * operational log, tracing) over this config's others: the metrics endpoint and channelz are
+   * bound to listeners.
    */
   public ObservabilityConfig reloadedAs(ObservabilityConfig next) {
-    Tracing reloadedTracing = tracing.enabled() && next.tracing.enabled()
-        ? tracing.withSampleRatio(next.tracing.sampleRatio()) : tracing;
-    return new ObservabilityConfig(metrics, next.accessLog, channelz, reloadedTracing, next.log);
+    return new ObservabilityConfig(metrics, next.accessLog, channelz, next.tracing, next.log);
   }
 
   /** What {@code next} changes that {@link #reloadedAs} keeps as running: for the reload's result. */
@@ -145,10 +138,6 @@ public record ObservabilityConfig(Metrics metrics, boolean accessLog, boolean ch
     }
     if (channelz != next.channelz) {
       changes.add("observability.channelz");
-    }
-    if (tracing.enabled() != next.tracing.enabled() || !tracing.serviceName().equals(next.tracing.serviceName())
-        || !java.util.Objects.equals(tracing.endpoint(), next.tracing.endpoint())) {
-      changes.add("observability.tracing (on/off, endpoint, service_name; sample_ratio is reloaded)");
     }
     return List.copyOf(changes);
   }

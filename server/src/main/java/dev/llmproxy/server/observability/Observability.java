@@ -3,7 +3,7 @@ package dev.llmproxy.server.observability;
 import dev.llmproxy.server.config.ObservabilityConfig;
 import dev.llmproxy.server.config.RouteConfig;
 import dev.llmproxy.server.config.UpstreamEndpoint;
-import dev.llmproxy.server.observability.tracing.ProxyTracing;
+import dev.llmproxy.server.observability.tracing.TracingLeases;
 import dev.llmproxy.server.upstream.UpstreamChannelFactory;
 import io.grpc.ClientInterceptor;
 import io.grpc.ServerInterceptor;
@@ -33,11 +33,12 @@ import java.util.List;
 
 /**
  * The observability parts the config asks for, built together and closed together: the Prometheus
- * endpoint with JVM metrics, the call observer (metrics, access log, server spans) for the outermost
- * interceptor, the upstream interceptors (stream tracer, client spans) for the upstream channels,
- * and the upstream health watcher. With everything off it builds nothing and adds no interceptor.
- * Each config generation gets its own outermost interceptor, so a reload can turn the access log
- * on or off; the metrics endpoint and the tracing SDK stay as started.
+ * endpoint with JVM metrics, the upstream metrics interceptor for the upstream channels, the upstream
+ * health watcher, and for each config generation ({@link #generation}) the call observer (metrics,
+ * access log, server spans) for the outermost interceptor and the attempt interceptor (client
+ * spans) for its calls' upstream attempts. With everything off it builds nothing and adds no
+ * interceptor. So a reload applies the access log and tracing (on/off, endpoint, service name,
+ * sample ratio) to new calls; the metrics endpoint stays as started.
  */
 public final class Observability implements AutoCloseable {
   private static final StreamEndTracer STREAM_END = new StreamEndTracer();
@@ -48,15 +49,13 @@ public final class Observability implements AutoCloseable {
   private final OutputStream accessLogOut;
   private final JvmGcMetrics gcMetrics;
   private final CallObserver callMetrics;
-  private final ProxyTracing tracing;
-  private final CallObserver spans;
-  private final ObservabilityConfig started;
+  private final TracingLeases tracing;
   private final List<ClientInterceptor> upstreamInterceptors;
   private AccessLog accessLog; // guarded by this: opened when a config first asks for it, then kept
   private UpstreamHealthWatcher healthWatcher;
 
   private Observability(MeterRegistry registry, PrometheusHttpServer http, OutputStream accessLogOut,
-      JvmGcMetrics gcMetrics, CallObserver callMetrics, ProxyTracing tracing, ObservabilityConfig started,
+      JvmGcMetrics gcMetrics, CallObserver callMetrics, TracingLeases tracing,
       List<ClientInterceptor> upstreamInterceptors) {
     this.registry = registry;
     this.http = http;
@@ -64,8 +63,6 @@ public final class Observability implements AutoCloseable {
     this.gcMetrics = gcMetrics;
     this.callMetrics = callMetrics;
     this.tracing = tracing;
-    this.spans = tracing == null ? null : tracing.callObserver();
-    this.started = started;
     this.upstreamInterceptors = upstreamInterceptors;
   }
 
@@ -90,8 +87,8 @@ public final class Observability implements AutoCloseable {
 
   /**
    * As {@link #start(ObservabilityConfig, MeterRegistry, OutputStream)}, with traces recorded
-   * through {@code openTelemetry} when tracing is on (null: an SDK configured from {@code OTEL_*}
-   * and the config, closed with this).
+   * through {@code openTelemetry} while a generation has tracing on (null: an SDK configured from
+   * {@code OTEL_*} and the generation's config, closed after its generation).
    */
   public static Observability start(ObservabilityConfig config, MeterRegistry meters, OutputStream accessLogOut,
       OpenTelemetry openTelemetry) throws IOException {
@@ -113,12 +110,8 @@ public final class Observability implements AutoCloseable {
       callMetrics = new CallMetrics(registry);
       upstream.add(new UpstreamCallsClientInterceptor(registry));
     }
-    ProxyTracing tracing = null;
-    if (config.tracing().enabled()) {
-      tracing = openTelemetry != null ? ProxyTracing.over(openTelemetry) : ProxyTracing.fromConfig(config.tracing());
-      upstream.add(tracing.upstreamInterceptor());
-    }
-    return new Observability(registry, http, accessLogOut, gc, callMetrics, tracing, config, List.copyOf(upstream));
+    TracingLeases tracing = openTelemetry != null ? TracingLeases.over(openTelemetry) : TracingLeases.fromConfig();
+    return new Observability(registry, http, accessLogOut, gc, callMetrics, tracing, List.copyOf(upstream));
   }
 
   private static JvmGcMetrics bindJvmMetrics(MeterRegistry registry) {
@@ -145,17 +138,14 @@ public final class Observability implements AutoCloseable {
     return registry;
   }
 
-  /** The outermost interceptor of the proxy service for the config it started with; null when nothing observes calls. */
-  public ServerInterceptor serverInterceptor() {
-    return serverInterceptor(started);
-  }
-
   /**
-   * The outermost interceptor for a generation built from {@code config} (null when nothing
-   * observes calls): metrics and spans as started, the access log as {@code config} says, so that a
-   * reload turns it on or off for new calls.
+   * What a generation built from {@code config} observes its calls with: metrics as started, the
+   * access log and tracing as {@code config} says. The caller closes it once the generation's last
+   * call has ended, which lets go of the generation's tracing SDK.
+   *
+   * @throws dev.llmproxy.server.config.ConfigException if the tracing SDK refuses the settings
    */
-  public synchronized ServerInterceptor serverInterceptor(ObservabilityConfig config) {
+  public synchronized Generation generation(ObservabilityConfig config) {
     List<CallObserver> observers = new ArrayList<>();
     if (callMetrics != null) {
       observers.add(callMetrics);
@@ -166,21 +156,21 @@ public final class Observability implements AutoCloseable {
       }
       observers.add(accessLog);
     }
-    if (spans != null) {
-      observers.add(spans);
+    TracingLeases.Lease lease = tracing.acquire(config.tracing());
+    if (lease != null) {
+      observers.add(lease.tracing().callObserver());
     }
-    return observers.isEmpty() ? null : new CallObservingServerInterceptor(observers);
+    return new Generation(observers.isEmpty() ? null : new CallObservingServerInterceptor(observers),
+        lease == null ? null : lease.tracing().upstreamInterceptor(), lease);
   }
 
   /**
-   * Applies what a reload may change beyond the interceptor: the trace sample ratio (when the
-   * config, not {@code OTEL_TRACES_SAMPLER*}, chose the sampler) and the operational log's level
-   * and format (when {@link OperationalLog#install} set it up).
+   * Applies what a reload may change beyond a generation's interceptors, once it is current: the
+   * trace sample ratio (when the config, not {@code OTEL_TRACES_SAMPLER*}, chose the sampler) and
+   * the operational log's level and format (when {@link OperationalLog#install} set it up).
    */
   public void reconfigure(ObservabilityConfig config) {
-    if (tracing != null) {
-      tracing.setSampleRatio(config.tracing().sampleRatio());
-    }
+    tracing.setSampleRatio(config.tracing());
     OperationalLog.reconfigure(config.log());
   }
 
@@ -192,7 +182,10 @@ public final class Observability implements AutoCloseable {
     return STREAM_END;
   }
 
-  /** Interceptors for every upstream channel (empty without metrics and traces). */
+  /**
+   * Interceptors for every upstream channel (empty without metrics). Spans are not among them: each
+   * generation's calls apply {@link Generation#upstreamInterceptor()} to their attempts.
+   */
   public List<ClientInterceptor> upstreamInterceptors() {
     return upstreamInterceptors;
   }
@@ -251,8 +244,40 @@ public final class Observability implements AutoCloseable {
     if (accessLog != null) {
       accessLog.close();
     }
-    if (tracing != null) {
-      tracing.close();
+    tracing.close();
+  }
+
+  /**
+   * What one config generation observes its calls with ({@link #generation}); closing it lets go of
+   * its tracing SDK, which is shut down once no generation uses it.
+   */
+  public static final class Generation implements AutoCloseable {
+    private final ServerInterceptor serverInterceptor;
+    private final ClientInterceptor upstreamInterceptor;
+    private final TracingLeases.Lease lease;
+
+    private Generation(ServerInterceptor serverInterceptor, ClientInterceptor upstreamInterceptor,
+        TracingLeases.Lease lease) {
+      this.serverInterceptor = serverInterceptor;
+      this.upstreamInterceptor = upstreamInterceptor;
+      this.lease = lease;
+    }
+
+    /** The outermost interceptor of the generation's service (metrics, access log, server spans); null: none. */
+    public ServerInterceptor serverInterceptor() {
+      return serverInterceptor;
+    }
+
+    /** Runs on each upstream attempt of the generation's calls (client spans); null: tracing is off. */
+    public ClientInterceptor upstreamInterceptor() {
+      return upstreamInterceptor;
+    }
+
+    @Override
+    public void close() {
+      if (lease != null) {
+        lease.close();
+      }
     }
   }
 }

@@ -14,9 +14,9 @@ import java.util.Objects;
  * current for new calls. A config that fails to read, parse, validate or build (a credential file
  * that is missing, a simulated upstream that cannot start) changes nothing: the running generation
  * stays, the error is logged and counted. Settings that only a restart can apply (the listener:
- * {@code server.*}; the metrics endpoint, channelz and tracing's SDK; the quota store's backend; the
- * cache's shared level) keep their running values, and the result names them. The access log, the
- * operational log and the trace sample ratio are reloaded.
+ * {@code server.*}; the metrics endpoint and channelz; the quota store's backend; the cache's shared
+ * level) keep their running values, and the result names them. The access log, the operational log
+ * and tracing (on/off, endpoint, service name, sample ratio) are reloaded.
  *
  * <p>Metrics: {@code llmproxy_config_reloads_total{result="success"|"error"}} and
  * {@code llmproxy_config_info{hash}} (1, labelled with the running config's hash). One reload runs

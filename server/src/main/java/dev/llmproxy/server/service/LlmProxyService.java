@@ -4,6 +4,7 @@ import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.LlmProxyGrpc;
+import io.grpc.ClientInterceptor;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -36,11 +37,20 @@ public final class LlmProxyService {
   /** @param slots room on the routes a call falls back to (their {@code max_in_flight}) */
   public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, MeterRegistry meters,
       RouteSlots slots) {
+    this(headerForwarder, timers, meters, slots, null);
+  }
+
+  /**
+   * @param attempts intercepts every upstream attempt of this service's calls (the client spans of
+   *     its config generation), in front of the route channel's own interceptors; null: none
+   */
+  public LlmProxyService(HeaderForwarder headerForwarder, ScheduledExecutorService timers, MeterRegistry meters,
+      RouteSlots slots, ClientInterceptor attempts) {
     this.headerForwarder = Objects.requireNonNull(headerForwarder, "headerForwarder");
     this.support = new RelaySupport(Objects.requireNonNull(timers, "timers"), System::nanoTime,
         new RelayMetrics(Objects.requireNonNull(meters, "meters")),
         new ThrottledLog(System.getLogger(Relay.class.getName()), FAULT_LOG_INTERVAL, System::nanoTime),
-        Objects.requireNonNull(slots, "slots"));
+        Objects.requireNonNull(slots, "slots"), attempts);
   }
 
   public ServerServiceDefinition bindService() {

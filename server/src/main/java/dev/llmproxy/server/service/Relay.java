@@ -9,6 +9,7 @@ import dev.llmproxy.v1.CompletionRequest;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
 import io.grpc.ClientStreamTracer;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -89,6 +90,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
   private final RelayMetrics metrics;
   private final ThrottledLog upstreamFaults;
   private final RouteSlots slots;
+  private final ClientInterceptor attemptInterceptor; // null: none
   /** The first route's max_call, when the client set no deadline; else null. */
   private final Deadline proxyDeadline;
 
@@ -114,6 +116,7 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     this.metrics = support.metrics();
     this.upstreamFaults = support.upstreamFaults();
     this.slots = support.slots();
+    this.attemptInterceptor = support.attemptInterceptor();
     FallbackRoutes next = ProxyContext.FALLBACKS.get(context);
     this.fallbacks = next == null ? FallbackRoutes.NONE : next;
     context.addListener(ended -> cancelAttempt("the client's call ended"), Runnable::run);
@@ -182,7 +185,10 @@ final class Relay<RespT> extends ServerCall.Listener<CompletionRequest> {
     headers.merge(upstreamHeaders);
     Context previous = Context.ROOT.attach(); // see the class comment
     try {
-      attempt.call = route.channel().newCall(method, options);
+      // The generation's own attempt interceptor, not the channel's: a route's channel outlives the
+      // generation (and its tracing) when a reload keeps the route.
+      attempt.call = attemptInterceptor == null ? route.channel().newCall(method, options)
+          : attemptInterceptor.interceptCall(method, options, route.channel());
       attempt.demand = new UpstreamDemand(attempt.call, attempt.watchdog, MAX_AHEAD);
       current = attempt;
       attempt.call.start(attempt, headers);

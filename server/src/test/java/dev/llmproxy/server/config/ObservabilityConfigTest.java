@@ -88,4 +88,24 @@ class ObservabilityConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessage("observability.log.format: \"xml\" (expected: one of plain, json)");
   }
+
+  @Test
+  void aReloadTakesTracingWholeWhileTheMetricsEndpointAndChannelzWaitForARestart() {
+    ObservabilityConfig running = parse("observability: {metrics: {port: 9100}}").observability();
+    ObservabilityConfig next = parse("""
+        observability:
+          metrics: {port: 9200}
+          channelz: true
+          tracing: {sample_ratio: 0.5, service_name: edge, endpoint: "http://collector:4318"}
+        """).observability();
+
+    ObservabilityConfig reloaded = running.reloadedAs(next);
+
+    assertThat(reloaded.tracing()).isEqualTo(next.tracing());
+    assertThat(reloaded.metrics()).isEqualTo(running.metrics());
+    assertThat(reloaded.channelz()).isFalse();
+    assertThat(running.restartOnlyChanges(next))
+        .containsExactly("observability.metrics (the endpoint)", "observability.channelz");
+    assertThat(next.restartOnlyChanges(next.withTracing(ObservabilityConfig.Tracing.disabled()))).isEmpty();
+  }
 }

@@ -42,12 +42,12 @@ class AccessLogInProcessTest {
       RouteConfig chat = RouteConfig.forUpstreams(List.of(new UpstreamEndpoint("chat-sim", upstream.address())),
           LbPolicy.PICK_FIRST);
       RouteTable routes = new RouteTable(List.of(new UpstreamChannelFactory(4 << 20).create(chat, chat.upstreams())));
-      Observability observability = Observability.start(
-          new ObservabilityConfig(ObservabilityConfig.Metrics.disabled(), true, false), new SimpleMeterRegistry(), out);
+      ObservabilityConfig config = new ObservabilityConfig(ObservabilityConfig.Metrics.disabled(), true, false);
+      Observability observability = Observability.start(config, new SimpleMeterRegistry(), out);
       String name = InProcessServerBuilder.generateName();
       Server server = InProcessServerBuilder.forName(name).directExecutor()
           .addService(ProxyServer.proxyService(routes, ServerConfig.defaults(), observability.registry(),
-              observability.serverInterceptor()))
+              observability.generation(config).serverInterceptor()))
           .build().start();
       ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
       String completion;

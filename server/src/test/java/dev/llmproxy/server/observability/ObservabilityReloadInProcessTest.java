@@ -83,13 +83,13 @@ class ObservabilityReloadInProcessTest {
   void eachGenerationLogsCallsAsItsConfigSaysSoAReloadTurnsTheAccessLogOnAndOff() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (Observability observability = Observability.start(QUIET, new SimpleMeterRegistry(), out)) {
-      assertThat(observability.serverInterceptor()).isNull(); // started quiet: nothing per call
+      assertThat(observability.generation(QUIET).serverInterceptor()).isNull(); // quiet: nothing per call
 
-      call(observability, observability.serverInterceptor(QUIET), "call-while-off");
-      call(observability, observability.serverInterceptor(LOGGING), "call-after-turning-on");
+      call(observability, observability.generation(QUIET).serverInterceptor(), "call-while-off");
+      call(observability, observability.generation(LOGGING).serverInterceptor(), "call-after-turning-on");
       await().atMost(Duration.ofSeconds(10)).until(() -> log(out).contains("call-after-turning-on"));
-      call(observability, observability.serverInterceptor(QUIET), "call-after-turning-off");
-      call(observability, observability.serverInterceptor(LOGGING), "call-after-turning-on-again");
+      call(observability, observability.generation(QUIET).serverInterceptor(), "call-after-turning-off");
+      call(observability, observability.generation(LOGGING).serverInterceptor(), "call-after-turning-on-again");
       await().atMost(Duration.ofSeconds(10)).until(() -> log(out).contains("call-after-turning-on-again"));
 
       // The writer keeps the order of calls: what was not logged before the last line never will be.

@@ -7,30 +7,35 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The proxy's traces: a server span per call ({@link TracingCallObserver}) and a client span per
- * upstream attempt ({@link TracingClientInterceptor}), joined through the W3C {@code traceparent}
- * header that the proxy forwards upstream. Built only when tracing is on, so with tracing off there
- * is no observer, no interceptor and no SDK: nothing runs per call or per token.
+ * The proxy's traces over one SDK: a server span per call ({@link TracingCallObserver}) and a client
+ * span per upstream attempt ({@link TracingClientInterceptor}), joined through the W3C
+ * {@code traceparent} header that the proxy forwards upstream. Built only when tracing is on, so
+ * with tracing off there is no observer, no interceptor and no SDK: nothing runs per call or per
+ * token. Config generations lease one through {@link TracingLeases}.
  */
 public final class ProxyTracing implements AutoCloseable {
   static final String INSTRUMENTATION = "dev.llmproxy";
 
   private static final String RATIO_SAMPLER = "parentbased_traceidratio";
+  private static final long CLOSE_TIMEOUT_SECONDS = 10; // as OpenTelemetrySdk.close()
 
   private final Tracer tracer;
   private final TextMapPropagator propagator;
-  private final AutoCloseable owned;
+  private final OpenTelemetrySdk owned; // null: the caller's SDK, closed by the caller
   private final ReloadableRatioSampler sampler; // null: the sampler is not the config's to change
+  private CompletableResultCode stopping; // guarded by this
 
-  private ProxyTracing(OpenTelemetry openTelemetry, AutoCloseable owned, ReloadableRatioSampler sampler) {
+  private ProxyTracing(OpenTelemetry openTelemetry, OpenTelemetrySdk owned, ReloadableRatioSampler sampler) {
     this.tracer = openTelemetry.getTracer(INSTRUMENTATION);
     this.propagator = openTelemetry.getPropagators().getTextMapPropagator();
     this.owned = owned;
@@ -84,7 +89,7 @@ public final class ProxyTracing implements AutoCloseable {
 
   /** Tracing over an SDK the caller built and closes (tests: an in-memory exporter). */
   public static ProxyTracing over(OpenTelemetry openTelemetry) {
-    return new ProxyTracing(Objects.requireNonNull(openTelemetry, "openTelemetry"), () -> {}, null);
+    return new ProxyTracing(Objects.requireNonNull(openTelemetry, "openTelemetry"), null, null);
   }
 
   /**
@@ -113,13 +118,21 @@ public final class ProxyTracing implements AutoCloseable {
     return new TracingClientInterceptor(tracer, propagator);
   }
 
-  /** Flushes the spans still buffered and stops the exporter. */
+  /**
+   * Starts exporting the spans still buffered and stopping the exporter, once, without waiting for
+   * it (so it may run on any thread); spans that end later are dropped.
+   */
+  synchronized CompletableResultCode shutdown() {
+    if (stopping == null) {
+      // The exporter's own failures are logged by the SDK.
+      stopping = owned == null ? CompletableResultCode.ofSuccess() : owned.shutdown();
+    }
+    return stopping;
+  }
+
+  /** Flushes the spans still buffered and stops the exporter, waiting up to the exporter's timeout. */
   @Override
   public void close() {
-    try {
-      owned.close();
-    } catch (Exception e) {
-      // the exporter's own failures are logged by the SDK; nothing to add at shutdown
-    }
+    shutdown().join(CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
   }
 }

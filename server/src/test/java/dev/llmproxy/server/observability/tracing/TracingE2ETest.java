@@ -99,7 +99,7 @@ class TracingE2ETest {
         .withDeadlineAfter(20, TimeUnit.SECONDS);
   }
 
-  private static String hex(int digits) {
+  static String hex(int digits) {
     StringBuilder out = new StringBuilder();
     while (out.length() < digits) {
       out.append(Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE));
@@ -354,7 +354,9 @@ class TracingE2ETest {
     assertThat(config.observability().tracing().enabled()).isFalse();
     try (Observability off = Observability.start(config.observability(), new SimpleMeterRegistry(),
         new java.io.ByteArrayOutputStream())) {
-      assertThat(off.serverInterceptor()).isNull();
+      Observability.Generation generation = off.generation(config.observability());
+      assertThat(generation.serverInterceptor()).isNull();
+      assertThat(generation.upstreamInterceptor()).isNull();
       assertThat(off.upstreamInterceptors()).isEmpty();
     }
   }
