@@ -66,6 +66,36 @@ class PeakEwmaTest {
   }
 
   @Test
+  void aStreamIsOneInterTokenSampleTheMeanOfItsGapsSoOneHiccupIsNoPeak() {
+    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
+    call.streamCreated(Attributes.EMPTY, new Metadata());
+    clock.addAndGet(100 * MS);
+    call.inboundMessage(0);
+    for (long gap : new long[] {10, 10, 10, 70}) { // one gap stretched by a pause of the process
+      clock.addAndGet(gap * MS);
+      call.inboundMessage(1);
+    }
+    assertThat(ewma.itl()).as("no sample before the stream ends").isNaN();
+    call.streamClosed(Status.OK);
+
+    assertThat(ewma.itl()).isCloseTo(25 * MS, within(1e3));
+  }
+
+  @Test
+  void aStreamCancelledAfterItsFirstTokensIsNoInterTokenSample() {
+    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
+    call.streamCreated(Attributes.EMPTY, new Metadata());
+    clock.addAndGet(100 * MS);
+    call.inboundMessage(0);
+    clock.addAndGet(400 * MS);
+    call.inboundMessage(1);
+    call.streamClosed(Status.CANCELLED);
+
+    assertThat(ewma.itl()).isNaN();
+    assertThat(ewma.inFlight()).isZero();
+  }
+
+  @Test
   void aCallCancelledBeforeItsFirstTokenIsNotASample() {
     ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
     call.streamCreated(Attributes.EMPTY, new Metadata());
