@@ -50,8 +50,7 @@ class PeakEwmaTest {
 
   @Test
   void theTracerSamplesTimeToFirstTokenAndTheGapsBetweenTokens() {
-    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
-    call.streamCreated(Attributes.EMPTY, new Metadata());
+    ClientStreamTracer call = startedCall();
     assertThat(ewma.inFlight()).isEqualTo(1);
     clock.addAndGet(250 * MS);
     call.inboundMessage(0);
@@ -67,8 +66,7 @@ class PeakEwmaTest {
 
   @Test
   void aStreamIsOneInterTokenSampleTheMeanOfItsGapsSoOneHiccupIsNoPeak() {
-    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
-    call.streamCreated(Attributes.EMPTY, new Metadata());
+    ClientStreamTracer call = startedCall();
     clock.addAndGet(100 * MS);
     call.inboundMessage(0);
     for (long gap : new long[] {10, 10, 10, 70}) { // one gap stretched by a pause of the process
@@ -83,8 +81,7 @@ class PeakEwmaTest {
 
   @Test
   void aStreamCancelledAfterItsFirstTokensIsNoInterTokenSample() {
-    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
-    call.streamCreated(Attributes.EMPTY, new Metadata());
+    ClientStreamTracer call = startedCall();
     clock.addAndGet(100 * MS);
     call.inboundMessage(0);
     clock.addAndGet(400 * MS);
@@ -97,8 +94,7 @@ class PeakEwmaTest {
 
   @Test
   void aCallCancelledBeforeItsFirstTokenIsNotASample() {
-    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
-    call.streamCreated(Attributes.EMPTY, new Metadata());
+    ClientStreamTracer call = startedCall();
     clock.addAndGet(5_000 * MS);
     call.streamClosed(Status.CANCELLED);
 
@@ -109,8 +105,7 @@ class PeakEwmaTest {
   @Test
   void aFastFailureNeverMakesAnEndpointLookFaster() {
     ewma.sampleTtft(300 * MS);
-    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
-    call.streamCreated(Attributes.EMPTY, new Metadata());
+    ClientStreamTracer call = startedCall();
     clock.addAndGet(MS);
     call.streamClosed(Status.UNAVAILABLE);
 
@@ -125,5 +120,11 @@ class PeakEwmaTest {
 
     assertThat(ewma.ttft()).isNaN();
     assertThat(ewma.itl()).isNaN();
+  }
+
+  private ClientStreamTracer startedCall() {
+    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
+    call.streamCreated(Attributes.EMPTY, new Metadata());
+    return call;
   }
 }

@@ -129,26 +129,17 @@ class PrefixAffinityPickerTest {
     PrefixAffinityPicker picker = picker(2, 1.25);
     report(0, 0, 0.1);
     report(1, 4, 0.9);
-    startCalls(0, 2);
-    PickFilter all = address -> true;
+    startCalls(0, 2); // more calls in flight, less reported load
 
-    assertThat(picker.walk(11, all)).isEqualTo(-1);
-    PickResult result = picker.pickSubchannel(new FakePickArgs(CallOptions.DEFAULT
-        .withOption(AffinityKey.CALL_OPTION, new AffinityKey(11)).withOption(PickFilter.CALL_OPTION, all)));
-    assertThat(subchannels.indexOf(result.getSubchannel())).isEqualTo(0);
+    assertThat(pickAvoidingAll(picker, 11)).isEqualTo(0);
   }
 
   @Test
   void fallsBackToTheLoadSignalWhenEveryEndpointIsAvoided() {
     PrefixAffinityPicker picker = picker(2, 1.25);
     startCalls(0, 4);
-    PickFilter all = address -> true;
 
-    assertThat(picker.walk(11, all)).isEqualTo(-1);
-    // Every endpoint avoided: the filter is ignored (trying beats failing) and load decides.
-    PickResult result = picker.pickSubchannel(new FakePickArgs(CallOptions.DEFAULT
-        .withOption(AffinityKey.CALL_OPTION, new AffinityKey(11)).withOption(PickFilter.CALL_OPTION, all)));
-    assertThat(subchannels.indexOf(result.getSubchannel())).isEqualTo(1);
+    assertThat(pickAvoidingAll(picker, 11)).isEqualTo(1);
   }
 
   @Test
@@ -235,6 +226,16 @@ class PrefixAffinityPickerTest {
   private int pick(SubchannelPicker picker, long key) {
     PickResult result = picker.pickSubchannel(
         new FakePickArgs(CallOptions.DEFAULT.withOption(AffinityKey.CALL_OPTION, new AffinityKey(key))));
+    return subchannels.indexOf(result.getSubchannel());
+  }
+
+  /** A call with {@code key} that avoids every endpoint: the ring places none of them. */
+  private int pickAvoidingAll(PrefixAffinityPicker picker, long key) {
+    PickFilter all = address -> true;
+    assertThat(picker.walk(key, all)).isEqualTo(-1);
+    // Every endpoint avoided: the filter is ignored (trying beats failing) and load decides.
+    PickResult result = picker.pickSubchannel(new FakePickArgs(CallOptions.DEFAULT
+        .withOption(AffinityKey.CALL_OPTION, new AffinityKey(key)).withOption(PickFilter.CALL_OPTION, all)));
     return subchannels.indexOf(result.getSubchannel());
   }
 
