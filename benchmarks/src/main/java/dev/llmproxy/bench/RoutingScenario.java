@@ -85,10 +85,16 @@ final class RoutingScenario implements Scenario {
     List<String> policies = List.of(o.string("policies", "round_robin,least_outstanding,peak_ewma,prefix_affinity")
         .split(","));
     List<String> variants = List.of(o.string("variants", "uniform,skewed,slow").split(","));
+    long jvmWarmupNanos = o.duration("jvm-warmup", Duration.ofSeconds(10)).toNanos();
     o.rejectUnknown();
 
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("settings", s.toMap());
+    if (jvmWarmupNanos > 0) {
+      // Proxy and engines run in this JVM: without this the first run measured its JIT compilation
+      // (on a busy machine, with --variants slow, whichever policy ran first had a p50 of seconds).
+      runOnce(s.withDuration(jvmWarmupNanos), "uniform", 0.5, policies.get(0).trim(), ctx);
+    }
     List<Map<String, Object>> runs = new ArrayList<>();
     for (String variant : variants) {
       // The skewed and slow variants answer questions asked at 80% load.
@@ -290,6 +296,11 @@ final class RoutingScenario implements Scenario {
 
   record Settings(int sims, int tenants, long durationNanos, long sloNanos, int seed, int batch, int systemWords,
       int userWords, int maxTokens, int kvCacheBlocks, int prefillMicros, double loadFactor) {
+    Settings withDuration(long nanos) {
+      return new Settings(sims, tenants, nanos, sloNanos, seed, batch, systemWords, userWords, maxTokens, kvCacheBlocks,
+          prefillMicros, loadFactor);
+    }
+
     Map<String, Object> toMap() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("sims", sims);
