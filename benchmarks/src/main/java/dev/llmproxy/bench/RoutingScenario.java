@@ -46,10 +46,14 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Reported per policy: TTFT p50/p90/p99 (from when the call was due, so queueing counts),
  * goodput (calls per second that ended OK with TTFT within {@code --slo}), the prefix-cache hit
  * rate (cached / prompt tokens over all engines), and the load spread: max over mean of each engine's
- * time-averaged calls in flight (generating + waiting), sampled every 20 ms.
+ * time-averaged calls in flight (generating + waiting), sampled every 20 ms; per engine, its share of
+ * the calls (from {@code llmproxy-upstream}), its TTFT p99 and its hit rate, to see where a tail
+ * comes from.
  */
 final class RoutingScenario implements Scenario {
   private static final long MS = 1_000_000L;
+  private static final Metadata.Key<String> UPSTREAM =
+      Metadata.Key.of("llmproxy-upstream", Metadata.ASCII_STRING_MARSHALLER);
 
   @Override
   public String name() {
@@ -81,10 +85,16 @@ final class RoutingScenario implements Scenario {
     List<String> policies = List.of(o.string("policies", "round_robin,least_outstanding,peak_ewma,prefix_affinity")
         .split(","));
     List<String> variants = List.of(o.string("variants", "uniform,skewed,slow").split(","));
+    long jvmWarmupNanos = o.duration("jvm-warmup", Duration.ofSeconds(10)).toNanos();
     o.rejectUnknown();
 
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("settings", s.toMap());
+    if (jvmWarmupNanos > 0) {
+      // Proxy and engines run in this JVM: without this the first run measured its JIT compilation
+      // (on a busy machine, with --variants slow, whichever policy ran first had a p50 of seconds).
+      runOnce(s.withDuration(jvmWarmupNanos), "uniform", 0.5, policies.get(0).trim(), ctx);
+    }
     List<Map<String, Object>> runs = new ArrayList<>();
     for (String variant : variants) {
       // The skewed and slow variants answer questions asked at 80% load.
@@ -116,7 +126,7 @@ final class RoutingScenario implements Scenario {
       List<RoutingWorkload.Arrival> arrivals = RoutingWorkload.arrivals(s.seed(), rate, s.durationNanos(),
           s.tenants(), variant.equals("skewed"), s.systemWords(), s.userWords(), s.maxTokens());
       try (ProxyServer proxy = ProxyServer.start(new ConfigLoader().parse(proxyYaml(sims, policy, s.loadFactor())))) {
-        Measured m = drive(proxy.port(), arrivals, sims, s.durationNanos() / 5);
+        RoutingMeasurement m = drive(proxy.port(), arrivals, sims, s.durationNanos() / 5);
         Map<String, Object> run = new LinkedHashMap<>();
         run.put("variant", variant);
         run.put("load", load);
@@ -167,23 +177,25 @@ final class RoutingScenario implements Scenario {
   }
 
   /** Sends every arrival when it is due, waits for all to end, and measures. */
-  private static Measured drive(int port, List<RoutingWorkload.Arrival> arrivals, List<SimulatedBackend> sims,
+  private static RoutingMeasurement drive(int port, List<RoutingWorkload.Arrival> arrivals, List<SimulatedBackend> sims,
       long warmupNanos) throws InterruptedException {
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().directExecutor().build();
     ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
     awaitEveryUpstream(channel, sims);
-    Measured m = new Measured(sims.size());
+    RoutingMeasurement m = new RoutingMeasurement(sims.stream().map(SimulatedBackend::name).toList());
     CountDownLatch done = new CountDownLatch(arrivals.size());
     long start = System.nanoTime();
-    long[] warmPrompt = new long[1];
-    long[] warmCached = new long[1];
+    long[] warmPrompt = new long[sims.size()];
+    long[] warmCached = new long[sims.size()];
     sampler.scheduleAtFixedRate(() -> {
       if (System.nanoTime() - start < warmupNanos) {
         return;
       }
       if (m.samples.get() == 0) {
-        warmPrompt[0] = sims.stream().mapToLong(b -> b.kvCache().promptTokens()).sum();
-        warmCached[0] = sims.stream().mapToLong(b -> b.kvCache().cachedTokens()).sum();
+        for (int i = 0; i < sims.size(); i++) {
+          warmPrompt[i] = sims.get(i).kvCache().promptTokens();
+          warmCached[i] = sims.get(i).kvCache().cachedTokens();
+        }
       }
       m.samples.incrementAndGet();
       for (int i = 0; i < sims.size(); i++) {
@@ -206,8 +218,10 @@ final class RoutingScenario implements Scenario {
       sampler.shutdownNow();
       channel.shutdownNow();
     }
-    m.promptTokens = sims.stream().mapToLong(b -> b.kvCache().promptTokens()).sum() - warmPrompt[0];
-    m.cachedTokens = sims.stream().mapToLong(b -> b.kvCache().cachedTokens()).sum() - warmCached[0];
+    for (int i = 0; i < sims.size(); i++) {
+      m.promptTokens[i] = sims.get(i).kvCache().promptTokens() - warmPrompt[i];
+      m.cachedTokens[i] = sims.get(i).kvCache().cachedTokens() - warmCached[i];
+    }
     return m;
   }
 
@@ -234,12 +248,20 @@ final class RoutingScenario implements Scenario {
     }
   }
 
-  private static void call(ManagedChannel channel, CompletionRequest request, long due, boolean counted, Measured m,
+  private static void call(ManagedChannel channel, CompletionRequest request, long due, boolean counted, RoutingMeasurement m,
       CountDownLatch done) {
     ClientCall<CompletionRequest, CompletionChunk> call =
         channel.newCall(LlmProxyGrpc.getStreamCompleteMethod(), CallOptions.DEFAULT.withDeadlineAfter(150, TimeUnit.SECONDS));
     call.start(new ClientCall.Listener<>() {
       private long firstToken = -1;
+      private int upstream = -1;
+
+      @Override
+      public void onHeaders(Metadata headers) {
+        if (m != null) {
+          upstream = m.upstreams.indexOf(headers.get(UPSTREAM));
+        }
+      }
 
       @Override
       public void onMessage(CompletionChunk chunk) {
@@ -251,7 +273,7 @@ final class RoutingScenario implements Scenario {
       @Override
       public void onClose(Status status, Metadata trailers) {
         if (counted) {
-          m.results.add(new long[] {status.isOk() ? 1 : 0, firstToken});
+          m.results.add(new long[] {status.isOk() ? 1 : 0, firstToken, upstream});
         }
         done.countDown();
       }
@@ -262,10 +284,10 @@ final class RoutingScenario implements Scenario {
   }
 
   private static String line(Map<String, Object> run) {
-    return String.format("routing %-8s load %.2f %-18s ttft p50 %6s p90 %6s p99 %6s ms  goodput %6s/s  hit %5s  load max/mean %s  errors %s",
+    return String.format("routing %-8s load %.2f %-18s ttft p50 %6s p90 %6s p99 %6s ms  goodput %6s/s  hit %5s  load max/mean %s  errors %s  call share %s",
         run.get("variant"), (Double) run.get("load"), run.get("policy"), run.get("ttft_p50_ms"), run.get("ttft_p90_ms"),
         run.get("ttft_p99_ms"), run.get("goodput_per_s"), run.get("prefix_hit_rate"), run.get("load_max_over_mean"),
-        run.get("errors"));
+        run.get("errors"), run.get("call_share_per_upstream"));
   }
 
   static double round(double v) {
@@ -274,6 +296,11 @@ final class RoutingScenario implements Scenario {
 
   record Settings(int sims, int tenants, long durationNanos, long sloNanos, int seed, int batch, int systemWords,
       int userWords, int maxTokens, int kvCacheBlocks, int prefillMicros, double loadFactor) {
+    Settings withDuration(long nanos) {
+      return new Settings(sims, tenants, nanos, sloNanos, seed, batch, systemWords, userWords, maxTokens, kvCacheBlocks,
+          prefillMicros, loadFactor);
+    }
+
     Map<String, Object> toMap() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("sims", sims);
@@ -290,68 +317,6 @@ final class RoutingScenario implements Scenario {
       m.put("engine", "ttft 10ms + " + prefillMicros + "us per uncached prompt token, itl 8ms x (1 + 0.02 x (batch - 1)),"
           + " 16-token blocks");
       return m;
-    }
-  }
-
-  /** What one run measured, after warm-up. */
-  private static final class Measured {
-    final ConcurrentLinkedQueue<long[]> results = new ConcurrentLinkedQueue<>();
-    final AtomicLong[] loadSums;
-    final AtomicLong samples = new AtomicLong();
-    long promptTokens;
-    long cachedTokens;
-
-    Measured(int sims) {
-      loadSums = new AtomicLong[sims];
-      Arrays.setAll(loadSums, i -> new AtomicLong());
-    }
-
-    Map<String, Object> toMap(long sloNanos, double seconds) {
-      List<Long> ttfts = new ArrayList<>();
-      long errors = 0;
-      long good = 0;
-      for (long[] r : results) {
-        if (r[0] == 1 && r[1] >= 0) {
-          ttfts.add(r[1]);
-          if (r[1] <= sloNanos) {
-            good++;
-          }
-        } else {
-          errors++;
-        }
-      }
-      long[] sorted = ttfts.stream().mapToLong(Long::longValue).sorted().toArray();
-      double[] avgLoad = new double[loadSums.length];
-      double mean = 0;
-      double max = 0;
-      for (int i = 0; i < loadSums.length; i++) {
-        avgLoad[i] = samples.get() == 0 ? 0 : loadSums[i].get() / (double) samples.get();
-        mean += avgLoad[i] / loadSums.length;
-        max = Math.max(max, avgLoad[i]);
-      }
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("calls", results.size());
-      m.put("errors", errors);
-      m.put("ttft_p50_ms", percentileMs(sorted, 0.50));
-      m.put("ttft_p90_ms", percentileMs(sorted, 0.90));
-      m.put("ttft_p99_ms", percentileMs(sorted, 0.99));
-      m.put("goodput_per_s", round(good / seconds));
-      m.put("prefix_hit_rate", promptTokens == 0 ? 0 : round(cachedTokens / (double) promptTokens));
-      m.put("load_max_over_mean", mean == 0 ? 0 : round(max / mean));
-      List<Double> loads = new ArrayList<>();
-      for (double l : avgLoad) {
-        loads.add(round(l));
-      }
-      m.put("mean_in_flight_per_upstream", loads);
-      return m;
-    }
-
-    private static double percentileMs(long[] sorted, double p) {
-      if (sorted.length == 0) {
-        return Double.NaN;
-      }
-      int index = (int) Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1);
-      return round(sorted[Math.max(0, index)] / 1e6);
     }
   }
 }

@@ -26,6 +26,7 @@ public final class EmbeddedUpstreams implements AutoCloseable {
           .withTimeToFirstToken(spec.timeToFirstToken())
           .withInterTokenLatency(spec.interTokenLatency())
           .withJitter(spec.jitter())
+          .withSeed(i) // reproducible, and not the same jitter on every backend
           .withMaxConcurrency(spec.maxConcurrency());
       if (protocol == UpstreamProtocol.OPENAI) {
         OpenAiSimulatedBackend backend = OpenAiSimulatedBackend.start("127.0.0.1", 0, config);

@@ -28,6 +28,7 @@ public final class CallRecorder {
   private int failed;
   private int inFlight;
   private int maxInFlight;
+  private long arrivals; // never reset: numbers the backend's calls for their random draws
   private volatile int waiters;
 
   /** An empty recorder, for a backend to fill. */
@@ -124,7 +125,8 @@ public final class CallRecorder {
         + ", latest=" + calls.peekLast() + "}";
   }
 
-  synchronized void started(RecordedCall call) {
+  /** Records a call that starts, and returns its arrival number at this backend: 0, 1, 2, ... */
+  synchronized long started(RecordedCall call) {
     if (calls.size() == MAX_RECORDED_CALLS) {
       calls.removeFirst();
     }
@@ -133,6 +135,7 @@ public final class CallRecorder {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     notifyAll();
+    return arrivals++;
   }
 
   synchronized void ended(RecordedCall.Outcome outcome) {

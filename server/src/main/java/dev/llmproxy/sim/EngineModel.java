@@ -17,7 +17,7 @@ import java.time.Duration;
  * {@code kvBlockTokens}; a block is cached when it and every block before it were seen recently
  * (the KV cache keeps the {@code kvCacheBlocks} least recently used blocks, like vLLM's automatic
  * prefix caching). Both formulas are deterministic given the order of arrivals; only the jitter of
- * the backend's config adds randomness.
+ * the backend's config adds randomness, drawn from the config's seed.
  *
  * @param prefillPerToken time to prefill one prompt token that is not cached; {@code >= 0}
  * @param itlGrowth how much each further call in the batch slows every token; {@code >= 0}

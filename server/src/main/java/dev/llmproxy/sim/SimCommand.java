@@ -67,6 +67,9 @@ public final class SimCommand {
     String itl;
     @Option(names = "--jitter", paramLabel = "DURATION", description = "random +/- change of every delay (default 0)")
     String jitter;
+    @Option(names = "--seed", paramLabel = "N", description = "seed of every random choice: jitter, --fail-rate,"
+        + " --http-error-rate; the same seed and calls in the same order give the same timings (default 0)")
+    String seed;
     @Option(names = "--max-concurrency", paramLabel = "N",
         description = "calls generating at once, 0 for unlimited (default 0)")
     String maxConcurrency;
@@ -277,6 +280,9 @@ public final class SimCommand {
     if (f.jitter != null) {
       config = config.withJitter(duration("--jitter", f.jitter));
     }
+    if (f.seed != null) {
+      config = config.withSeed(seed("--seed", f.seed));
+    }
     if (f.maxConcurrency != null) {
       config = config.withMaxConcurrency(intIn("--max-concurrency", f.maxConcurrency, 0, Integer.MAX_VALUE));
     }
@@ -417,6 +423,14 @@ public final class SimCommand {
       // Reported below.
     }
     throw new UsageException(flag + ": '" + value + "' (expected: " + expected + ")");
+  }
+
+  private static long seed(String flag, String value) throws UsageException {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      throw new UsageException(flag + ": '" + value + "' (expected: a whole number, like 42)");
+    }
   }
 
   private static Duration duration(String flag, String value) throws UsageException {

@@ -5,10 +5,10 @@ import dev.llmproxy.v1.Usage;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import java.time.Duration;
+import java.util.SplittableRandom;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.annotation.Nullable;
 
@@ -51,6 +51,7 @@ public abstract class SimulatedCall {
   protected Phase phase = Phase.NEW;
   // Guarded by this.
   private boolean holdsSlot;
+  private SplittableRandom draws;
   @Nullable private ScheduledFuture<?> timer;
 
   /**
@@ -101,8 +102,9 @@ public abstract class SimulatedCall {
 
   /** Starts the call: records it, validates it, then fails, queues or admits it. */
   public final void start() {
-    recorder.started(record);
+    long arrival = recorder.started(record);
     synchronized (this) {
+      draws = draws(config.seed(), arrival);
       String invalid = invalidField(request);
       if (invalid != null) {
         fail(Status.INVALID_ARGUMENT.withDescription(invalid));
@@ -114,7 +116,7 @@ public abstract class SimulatedCall {
         return;
       }
       Faults faults = config.faults();
-      if (faults.failRate() > 0 && ThreadLocalRandom.current().nextDouble() < faults.failRate()) {
+      if (faults.failRate() > 0 && random().nextDouble() < faults.failRate()) {
         fail(Status.fromCode(faults.failCode())
             .withDescription("simulated failure of backend " + config.name()));
         return;
@@ -129,6 +131,24 @@ public abstract class SimulatedCall {
             .withDescription("simulated backend " + config.name() + " is at capacity"));
       }
     }
+  }
+
+  /**
+   * The random draws of call number {@code arrival} of a backend seeded with {@code seed}: the same
+   * for the same pair, whichever thread runs the call and whatever other calls do meanwhile.
+   */
+  static SplittableRandom draws(long seed, long arrival) {
+    // Seeded with the (arrival + 1)-th number of a generator seeded with seed (SplittableRandom steps
+    // its state by this constant): well mixed, so no call's draws are another's shifted by one.
+    return new SplittableRandom(new SplittableRandom(seed + arrival * 0x9e3779b97f4a7c15L).nextLong());
+  }
+
+  /**
+   * This call's source of random choices (jitter, injected failures), seeded by the backend's seed
+   * and the call's arrival number; under the lock, from {@link #start()} on.
+   */
+  protected final SplittableRandom random() {
+    return draws;
   }
 
   /** Fails the call with {@code status}; under the lock. */
@@ -178,7 +198,7 @@ public abstract class SimulatedCall {
     long nanos = base.toNanos();
     long jitter = config.jitter().toNanos();
     if (jitter > 0) {
-      nanos += ThreadLocalRandom.current().nextLong(-jitter, jitter + 1);
+      nanos += random().nextLong(-jitter, jitter + 1);
     }
     return Math.max(0, nanos);
   }

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Timeout;
 class SimCommandTest {
   // Every flag in declaration order, then picocli's generated --help and --version.
   private static final String ALL_FLAGS = "--protocol, --host, --port, --name, --ttft, --itl,"
-      + " --jitter, --max-concurrency, --max-queue, --fail-rate, --fail-code, --fail-after-tokens,"
+      + " --jitter, --seed, --max-concurrency, --max-queue, --fail-rate, --fail-code, --fail-after-tokens,"
       + " --fail-after-code, --stall-after-tokens, --prefill-per-token, --kv-cache-blocks, --kv-block-tokens,"
       + " --itl-growth, --http-error-rate, --http-error-status, --retry-after, --malformed-after-tokens,"
       + " --close-after-tokens, --no-usage, --served-models, --api-key, --loading, --help, --version";
@@ -82,6 +82,8 @@ class SimCommandTest {
     errBytes.reset();
     assertUsageError("--name: 'sim a' (expected: printable ASCII without spaces, like sim-a)",
         "--name", "sim a");
+    errBytes.reset();
+    assertUsageError("--seed: '0.5' (expected: a whole number, like 42)", "--seed", "0.5");
   }
 
   @Test
@@ -102,7 +104,7 @@ class SimCommandTest {
         .startsWith("Usage: llmproxy sim")
         .contains("--ttft=DURATION", "--stall-after-tokens=N", "--prefill-per-token=DURATION",
             "--kv-cache-blocks=N", "--kv-block-tokens=N", "--itl-growth=X", "--protocol=grpc|openai",
-            "--loading=DURATION", "Engine model");
+            "--loading=DURATION", "--seed=N", "Engine model");
     assertThat(err()).isEmpty();
   }
 
@@ -110,7 +112,7 @@ class SimCommandTest {
   void parsesEveryFlagIntoTheConfig() throws Exception {
     SimCommand.Options options = SimCommand.parse(new String[] {
         "--port", "7001", "--host", "0.0.0.0", "--name", "sim-a", "--ttft", "200ms", "--itl=20ms",
-        "--jitter", "5ms", "--max-concurrency", "8", "--max-queue", "100", "--fail-rate", "0.1",
+        "--jitter", "5ms", "--seed", "-42", "--max-concurrency", "8", "--max-queue", "100", "--fail-rate", "0.1",
         "--fail-code", "unavailable", "--fail-after-tokens", "5", "--fail-after-code", "DATA_LOSS",
         "--stall-after-tokens", "7"});
 
@@ -121,6 +123,7 @@ class SimCommandTest {
         .withTimeToFirstToken(Duration.ofMillis(200))
         .withInterTokenLatency(Duration.ofMillis(20))
         .withJitter(Duration.ofMillis(5))
+        .withSeed(-42)
         .withMaxConcurrency(8)
         .withMaxQueue(100)
         .withFaults(new Faults(0.1, Status.Code.UNAVAILABLE, 5, Status.Code.DATA_LOSS, 7)));

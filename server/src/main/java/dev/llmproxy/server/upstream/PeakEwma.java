@@ -11,15 +11,19 @@ import java.util.function.LongSupplier;
  * Peak EWMA of one endpoint's latency (Finagle's PeakEwma balancer, also Linkerd's default).
  *
  * Two averages: time to first token (from stream creation to the first response message) and, for
- * streams, inter-token latency (between response messages). A sample above the average replaces it
+ * streams, inter-token latency: one sample per call, its mean gap between response messages, taken
+ * when it ends. Not one sample per gap: a peak-sensitive average of single gaps is the largest gap
+ * of the last few seconds, a scheduling hiccup (a GC pause, a busy CPU) that every engine has, so it
+ * hid how much slower one engine's tokens are; the mean of a call's gaps is the engine's decode speed
+ * at its batch size. A sample above the average replaces it
  * at once (peak-sensitive: an endpoint that turns slow is avoided after one slow call); a sample
  * below pulls it down by weight 1 - exp(-dt / decay), dt being the time since the last update, so a
  * recovered endpoint wins back traffic within a few decay times however often it is sampled.
  * Read between samples, the averages decay towards 0 the same way, so an endpoint avoided for being
  * slow is tried again eventually rather than starved forever.
  *
- * A call cancelled before its first token is not a sample (the client left; the endpoint said
- * nothing). Any other failure before the first token is sampled as its elapsed time only when that
+ * A cancelled call is not a sample (the client left: its first token never came, its stream was cut
+ * short). Any other failure before the first token is sampled as its elapsed time only when that
  * raises the average: failing fast must not make an endpoint look fast. An endpoint without a sample
  * (new, or back after being unavailable: reset) has no average, and the picker treats it as equal
  * to whatever it is compared with.
@@ -121,6 +125,7 @@ final class PeakEwma extends ClientStreamTracer.Factory implements TwoChoiceLoad
     // at a time, so plain fields written there are safe; volatile for the close on another thread.
     private volatile boolean counted;
     private volatile long started;
+    private volatile long firstMessage;
     private volatile long lastMessage;
     private volatile int messages;
 
@@ -139,8 +144,7 @@ final class PeakEwma extends ClientStreamTracer.Factory implements TwoChoiceLoad
       long now = nanoTime.getAsLong();
       if (messages == 0) {
         sampleTtft(now - started);
-      } else {
-        sampleItl(now - lastMessage);
+        firstMessage = now;
       }
       lastMessage = now;
       messages++;
@@ -153,9 +157,14 @@ final class PeakEwma extends ClientStreamTracer.Factory implements TwoChoiceLoad
       }
       counted = false;
       inFlight.decrementAndGet();
-      Status.Code code = status.getCode();
-      if (messages == 0 && !status.isOk() && code != Status.Code.CANCELLED) {
+      if (status.getCode() == Status.Code.CANCELLED) {
+        return;
+      }
+      int received = messages;
+      if (received == 0 && !status.isOk()) {
         sampleFailure(nanoTime.getAsLong() - started);
+      } else if (received >= 2) {
+        sampleItl((lastMessage - firstMessage) / (received - 1));
       }
     }
   }

@@ -6,26 +6,31 @@ import io.grpc.Status;
 import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
 
 /**
- * The {@code prefix_affinity} state machine: one pick_first child per endpoint and a
- * {@link PrefixAffinityPicker} over all of them (see there for the algorithm). The ring is rebuilt
- * only when the endpoint list changes, not when an endpoint's state does.
+ * The {@code prefix_affinity} state machine: one pick_first child per endpoint, each with its
+ * {@link EngineLoad} (calls in flight, and the engine's load reports for {@code least_loaded}'s
+ * default {@code report_ttl}), and a {@link PrefixAffinityPicker} over all of them (see there for the
+ * algorithm). The ring is rebuilt only when the endpoint list changes, not when an endpoint's state
+ * does. An endpoint that becomes READY (new, or back after failing) starts without a report.
  */
-final class PrefixAffinityLoadBalancer extends EndpointLoadBalancer<InFlightCounter> {
+final class PrefixAffinityLoadBalancer extends EndpointLoadBalancer<EngineLoad> {
   private final RandomGenerator random;
+  private final LongSupplier nanoTime;
   private double loadFactor = PrefixAffinityLoadBalancerProvider.DEFAULT_LOAD_FACTOR;
   private List<String> ringIdentities = List.of();
   private EndpointRing ring = EndpointRing.of(List.of());
 
   PrefixAffinityLoadBalancer(Helper helper) {
-    this(helper, LeastOutstandingPicker.THREAD_LOCAL_RANDOM);
+    this(helper, LeastOutstandingPicker.THREAD_LOCAL_RANDOM, System::nanoTime);
   }
 
-  PrefixAffinityLoadBalancer(Helper helper, RandomGenerator random) {
+  PrefixAffinityLoadBalancer(Helper helper, RandomGenerator random, LongSupplier nanoTime) {
     super(helper, PrefixAffinityLoadBalancerProvider.POLICY_NAME);
     this.random = requireNonNull(random, "random");
+    this.nanoTime = requireNonNull(nanoTime, "nanoTime");
   }
 
   @Override
@@ -42,22 +47,27 @@ final class PrefixAffinityLoadBalancer extends EndpointLoadBalancer<InFlightCoun
   }
 
   @Override
-  protected InFlightCounter newStats() {
-    return new InFlightCounter();
+  protected EngineLoad newStats() {
+    return new EngineLoad(nanoTime, LeastLoadedLoadBalancerProvider.DEFAULT_REPORT_TTL.toNanos());
   }
 
   @Override
-  protected SubchannelPicker newPicker(List<Endpoint<InFlightCounter>> ready, List<Endpoint<InFlightCounter>> all) {
+  protected void becameReady(Endpoint<EngineLoad> endpoint) {
+    endpoint.stats.reset();
+  }
+
+  @Override
+  protected SubchannelPicker newPicker(List<Endpoint<EngineLoad>> ready, List<Endpoint<EngineLoad>> all) {
     List<String> identities = new ArrayList<>(all.size());
     List<SubchannelPicker> pickers = new ArrayList<>(all.size());
-    List<InFlightCounter> counters = new ArrayList<>(all.size());
+    List<EngineLoad> loads = new ArrayList<>(all.size());
     List<List<SocketAddress>> addresses = new ArrayList<>(all.size());
     boolean[] pickable = new boolean[all.size()];
     for (int i = 0; i < all.size(); i++) {
-      Endpoint<InFlightCounter> endpoint = all.get(i);
+      Endpoint<EngineLoad> endpoint = all.get(i);
       identities.add(EndpointIdentity.of(endpoint.addresses));
       pickers.add(endpoint.picker());
-      counters.add(endpoint.stats);
+      loads.add(endpoint.stats);
       addresses.add(endpoint.addresses);
       pickable[i] = ready.contains(endpoint);
     }
@@ -66,15 +76,14 @@ final class PrefixAffinityLoadBalancer extends EndpointLoadBalancer<InFlightCoun
       ringIdentities = identities;
     }
     List<SubchannelPicker> readyPickers = new ArrayList<>(ready.size());
-    List<InFlightCounter> readyCounters = new ArrayList<>(ready.size());
+    List<EngineLoad> readyLoads = new ArrayList<>(ready.size());
     List<List<SocketAddress>> readyAddresses = new ArrayList<>(ready.size());
-    for (Endpoint<InFlightCounter> endpoint : ready) {
+    for (Endpoint<EngineLoad> endpoint : ready) {
       readyPickers.add(endpoint.picker());
-      readyCounters.add(endpoint.stats);
+      readyLoads.add(endpoint.stats);
       readyAddresses.add(endpoint.addresses);
     }
-    LeastOutstandingPicker fallback = new LeastOutstandingPicker(readyPickers, readyCounters, readyAddresses,
-        LeastOutstandingLoadBalancerProvider.DEFAULT_CHOICE_COUNT, random);
-    return new PrefixAffinityPicker(ring, pickers, counters, addresses, pickable, loadFactor, fallback);
+    LeastLoadedPicker fallback = new LeastLoadedPicker(readyPickers, readyLoads, readyAddresses, random);
+    return new PrefixAffinityPicker(ring, pickers, loads, addresses, pickable, loadFactor, fallback);
   }
 }

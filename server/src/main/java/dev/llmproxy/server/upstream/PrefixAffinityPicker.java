@@ -19,7 +19,9 @@ import java.util.List;
  * endpoints (at least MIN_BOUND). A full endpoint is passed over and the walk goes on, so overflow lands on the next
  * endpoint of the ring, the same one for every call of that prefix (its cache warms too).
  * A call without a key, or one for which every endpoint is full or avoided, is balanced by load
- * alone: power of two choices over calls in flight, as least_outstanding.
+ * alone, as least_loaded does: power of two choices on the load the engines report (ORCA: queue
+ * depth and utilization), and on calls in flight where either of the two has no fresh report.
+ * The bound itself stays on calls in flight: it must hold for engines that report nothing too.
  *
  * Why: an engine that already holds a prompt's prefix in its KV cache skips prefilling it, which is
  * most of the time to first token for long system prompts. Affinity alone piles a hot tenant onto
@@ -37,30 +39,31 @@ final class PrefixAffinityPicker extends SubchannelPicker {
 
   private final EndpointRing ring;
   private final SubchannelPicker[] pickers; // every endpoint, ring order of identities
-  private final InFlightCounter[] counters;
+  private final EngineLoad[] loads;
   private final List<List<SocketAddress>> addresses;
   private final boolean[] ready;
   private final int readyCount;
   private final double loadFactor;
-  private final LeastOutstandingPicker fallback;
+  private final SubchannelPicker fallback;
 
   /**
    * @param ring the ring of {@code pickers.size()} endpoints
    * @param ready which endpoints may be picked (READY); at least one
-   * @param fallback balances calls without a key, over the ready endpoints
+   * @param fallback balances calls without a key (or that the ring cannot place) over the ready
+   *     endpoints, by their load (a {@link LeastLoadedPicker} over the same {@code loads})
    */
-  PrefixAffinityPicker(EndpointRing ring, List<SubchannelPicker> pickers, List<InFlightCounter> counters,
-      List<List<SocketAddress>> addresses, boolean[] ready, double loadFactor, LeastOutstandingPicker fallback) {
-    if (pickers.size() != counters.size() || pickers.size() != addresses.size() || pickers.size() != ready.length
+  PrefixAffinityPicker(EndpointRing ring, List<SubchannelPicker> pickers, List<EngineLoad> loads,
+      List<List<SocketAddress>> addresses, boolean[] ready, double loadFactor, SubchannelPicker fallback) {
+    if (pickers.size() != loads.size() || pickers.size() != addresses.size() || pickers.size() != ready.length
         || ring.size() != pickers.size() * EndpointRing.POINTS_PER_ENDPOINT) {
-      throw new IllegalArgumentException("ring, pickers, counters, addresses, ready: sizes differ");
+      throw new IllegalArgumentException("ring, pickers, loads, addresses, ready: sizes differ");
     }
     if (!(loadFactor > 1)) {
       throw new IllegalArgumentException("loadFactor: " + loadFactor + " (expected: > 1)");
     }
     this.ring = ring;
     this.pickers = pickers.toArray(new SubchannelPicker[0]);
-    this.counters = counters.toArray(new InFlightCounter[0]);
+    this.loads = loads.toArray(new EngineLoad[0]);
     this.addresses = List.copyOf(addresses);
     this.ready = ready.clone();
     int count = 0;
@@ -84,15 +87,15 @@ final class PrefixAffinityPicker extends SubchannelPicker {
       return fallback.pickSubchannel(args); // saturated or all avoided: the load signal decides
     }
     PickResult result = pickers[index].pickSubchannel(args);
-    return result.getSubchannel() == null ? result : result.copyWithStreamTracerFactory(counters[index]);
+    return result.getSubchannel() == null ? result : result.copyWithStreamTracerFactory(loads[index]);
   }
 
   /** The endpoint for {@code hash} under the load bound, or -1. */
   int walk(long hash, PickFilter filter) {
     long total = 0;
-    for (int i = 0; i < counters.length; i++) {
+    for (int i = 0; i < loads.length; i++) {
       if (ready[i]) {
-        total += counters[i].get();
+        total += loads[i].inFlight();
       }
     }
     // Mirrokni et al.: capacity ceil(c * (m + 1) / n), counting the call being placed. At a handful
@@ -101,10 +104,10 @@ final class PrefixAffinityPicker extends SubchannelPicker {
     long bound = Math.max(MIN_BOUND, (long) Math.ceil(loadFactor * (total + 1) / readyCount));
     // Pools of up to 64 endpoints (all real ones) track what was seen without allocating.
     long seenMask = 0L;
-    boolean[] seen = counters.length > Long.SIZE ? new boolean[counters.length] : null;
+    boolean[] seen = loads.length > Long.SIZE ? new boolean[loads.length] : null;
     int distinct = 0;
     int position = ring.first(hash);
-    for (int steps = 0; steps < ring.size() && distinct < counters.length; steps++, position = ring.next(position)) {
+    for (int steps = 0; steps < ring.size() && distinct < loads.length; steps++, position = ring.next(position)) {
       int owner = ring.owner(position);
       if (seen == null ? (seenMask & (1L << owner)) != 0 : seen[owner]) {
         continue;
@@ -115,7 +118,7 @@ final class PrefixAffinityPicker extends SubchannelPicker {
         seen[owner] = true;
       }
       distinct++;
-      if (ready[owner] && counters[owner].get() < bound && !avoided(filter, owner)) {
+      if (ready[owner] && loads[owner].inFlight() < bound && !avoided(filter, owner)) {
         return owner;
       }
     }
@@ -137,7 +140,7 @@ final class PrefixAffinityPicker extends SubchannelPicker {
   @Override
   public boolean equals(Object o) {
     return o instanceof PrefixAffinityPicker other && loadFactor == other.loadFactor
-        && Arrays.equals(pickers, other.pickers) && Arrays.equals(counters, other.counters)
+        && Arrays.equals(pickers, other.pickers) && Arrays.equals(loads, other.loads)
         && Arrays.equals(ready, other.ready);
   }
 
@@ -148,6 +151,6 @@ final class PrefixAffinityPicker extends SubchannelPicker {
 
   @Override
   public String toString() {
-    return "PrefixAffinityPicker{loadFactor=" + loadFactor + ", counters=" + Arrays.toString(counters) + "}";
+    return "PrefixAffinityPicker{loadFactor=" + loadFactor + ", loads=" + Arrays.toString(loads) + "}";
   }
 }

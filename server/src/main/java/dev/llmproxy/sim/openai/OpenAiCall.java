@@ -8,7 +8,6 @@ import io.grpc.Status;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.annotation.Nullable;
@@ -59,7 +58,7 @@ abstract class OpenAiCall extends SimulatedCall {
   @Nullable
   protected Status rejection() {
     Faults faults = config.faults();
-    if (faults.httpErrorRate() > 0 && ThreadLocalRandom.current().nextDouble() < faults.httpErrorRate()) {
+    if (faults.httpErrorRate() > 0 && random().nextDouble() < faults.httpErrorRate()) {
       injectedHttpStatus = faults.httpErrorStatus();
       return Status.fromCode(HttpErrorMapping.grpcCode(injectedHttpStatus)).withDescription(
           "simulated HTTP " + injectedHttpStatus + " from backend " + config.name());

@@ -10,9 +10,11 @@ import io.grpc.LoadBalancer.FixedResultPicker;
 import io.grpc.LoadBalancer.PickResult;
 import io.grpc.LoadBalancer.SubchannelPicker;
 import io.grpc.Metadata;
+import io.grpc.Status;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,6 +59,21 @@ class PeakEwmaPickerTest {
     stats.get(1).sampleTtft(100 * MS);
     stats.get(1).sampleItl(20 * MS);
 
+    assertThat(pick(picker, 200)).containsOnlyKeys(1);
+  }
+
+  @Test
+  void oneStretchedGapDoesNotMakeAFastEngineLookSlowerThanOneThreeTimesSlower() {
+    PeakEwmaPicker picker = picker(2);
+    long[] slow = new long[23];
+    Arrays.fill(slow, 30);
+    long[] fast = new long[23];
+    Arrays.fill(fast, 10);
+    fast[22] = 200; // one gap stretched by a pause of the machine, as every engine has now and then
+    stream(0, 30, slow);
+    stream(1, 10, fast);
+
+    // Per call: 10 ms + 16 x 18 ms against 30 ms + 16 x 30 ms. Per gap it was 10 ms + 16 x 200 ms.
     assertThat(pick(picker, 200)).containsOnlyKeys(1);
   }
 
@@ -111,6 +128,19 @@ class PeakEwmaPickerTest {
       picks.merge(subchannels.indexOf(picker.pickSubchannel(FakePickArgs.DEFAULT).getSubchannel()), 1, Integer::sum);
     }
     return picks;
+  }
+
+  /** A stream on {@code endpoint}: its first token after {@code ttftMs}, then one per gap. */
+  private void stream(int endpoint, long ttftMs, long... gapsMs) {
+    ClientStreamTracer call = stats.get(endpoint).newClientStreamTracer(STREAM_INFO, new Metadata());
+    call.streamCreated(Attributes.EMPTY, new Metadata());
+    clock.addAndGet(ttftMs * MS);
+    call.inboundMessage(0);
+    for (long gap : gapsMs) {
+      clock.addAndGet(gap * MS);
+      call.inboundMessage(1);
+    }
+    call.streamClosed(Status.OK);
   }
 
   private void startCalls(int endpoint, int calls) {

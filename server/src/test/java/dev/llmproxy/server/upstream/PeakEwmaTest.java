@@ -50,8 +50,7 @@ class PeakEwmaTest {
 
   @Test
   void theTracerSamplesTimeToFirstTokenAndTheGapsBetweenTokens() {
-    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
-    call.streamCreated(Attributes.EMPTY, new Metadata());
+    ClientStreamTracer call = startedCall();
     assertThat(ewma.inFlight()).isEqualTo(1);
     clock.addAndGet(250 * MS);
     call.inboundMessage(0);
@@ -66,9 +65,36 @@ class PeakEwmaTest {
   }
 
   @Test
+  void aStreamIsOneInterTokenSampleTheMeanOfItsGapsSoOneHiccupIsNoPeak() {
+    ClientStreamTracer call = startedCall();
+    clock.addAndGet(100 * MS);
+    call.inboundMessage(0);
+    for (long gap : new long[] {10, 10, 10, 70}) { // one gap stretched by a pause of the process
+      clock.addAndGet(gap * MS);
+      call.inboundMessage(1);
+    }
+    assertThat(ewma.itl()).as("no sample before the stream ends").isNaN();
+    call.streamClosed(Status.OK);
+
+    assertThat(ewma.itl()).isCloseTo(25 * MS, within(1e3));
+  }
+
+  @Test
+  void aStreamCancelledAfterItsFirstTokensIsNoInterTokenSample() {
+    ClientStreamTracer call = startedCall();
+    clock.addAndGet(100 * MS);
+    call.inboundMessage(0);
+    clock.addAndGet(400 * MS);
+    call.inboundMessage(1);
+    call.streamClosed(Status.CANCELLED);
+
+    assertThat(ewma.itl()).isNaN();
+    assertThat(ewma.inFlight()).isZero();
+  }
+
+  @Test
   void aCallCancelledBeforeItsFirstTokenIsNotASample() {
-    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
-    call.streamCreated(Attributes.EMPTY, new Metadata());
+    ClientStreamTracer call = startedCall();
     clock.addAndGet(5_000 * MS);
     call.streamClosed(Status.CANCELLED);
 
@@ -79,8 +105,7 @@ class PeakEwmaTest {
   @Test
   void aFastFailureNeverMakesAnEndpointLookFaster() {
     ewma.sampleTtft(300 * MS);
-    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
-    call.streamCreated(Attributes.EMPTY, new Metadata());
+    ClientStreamTracer call = startedCall();
     clock.addAndGet(MS);
     call.streamClosed(Status.UNAVAILABLE);
 
@@ -95,5 +120,11 @@ class PeakEwmaTest {
 
     assertThat(ewma.ttft()).isNaN();
     assertThat(ewma.itl()).isNaN();
+  }
+
+  private ClientStreamTracer startedCall() {
+    ClientStreamTracer call = ewma.newClientStreamTracer(STREAM_INFO, new Metadata());
+    call.streamCreated(Attributes.EMPTY, new Metadata());
+    return call;
   }
 }

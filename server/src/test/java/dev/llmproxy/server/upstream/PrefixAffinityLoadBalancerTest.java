@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 class PrefixAffinityLoadBalancerTest {
   private final FakeHelper helper = new FakeHelper();
-  private final PrefixAffinityLoadBalancer balancer = new PrefixAffinityLoadBalancer(helper, new Random(2));
+  private final PrefixAffinityLoadBalancer balancer = new PrefixAffinityLoadBalancer(helper, new Random(2), System::nanoTime);
 
   @AfterEach
   void shutDown() {

@@ -2,6 +2,8 @@ package dev.llmproxy.server.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llmproxy.orca.LoadReport;
+import dev.llmproxy.orca.LoadReportProto;
 import dev.llmproxy.server.upstream.FakeHelper.FakeSubchannel;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
@@ -20,14 +22,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class PrefixAffinityPickerTest {
   private static final ClientStreamTracer.StreamInfo STREAM_INFO =
       ClientStreamTracer.StreamInfo.newBuilder().setCallOptions(CallOptions.DEFAULT).build();
 
+  private final AtomicLong clock = new AtomicLong(TimeUnit.HOURS.toNanos(1));
   private final List<FakeSubchannel> subchannels = new ArrayList<>();
-  private final List<InFlightCounter> counters = new ArrayList<>();
+  private final List<EngineLoad> loads = new ArrayList<>();
 
   @Test
   void sendsEveryCallWithOneKeyToOneEndpointAndSpreadsKeys() {
@@ -93,16 +98,48 @@ class PrefixAffinityPickerTest {
   }
 
   @Test
+  void aCallWithoutAKeyGoesWhereTheEnginesReportLessLoadThoughItHasMoreCallsInFlight() {
+    PrefixAffinityPicker picker = picker(2, 1.25);
+    report(0, 6, 0.9); // six requests queued at the engine (other proxies' calls)
+    report(1, 0, 0.3);
+    startCalls(1, 3);
+
+    Map<Integer, Integer> picks = new HashMap<>();
+    for (int i = 0; i < 200; i++) {
+      picks.merge(pickWithout(picker), 1, Integer::sum);
+    }
+    assertThat(picks).containsOnlyKeys(1);
+  }
+
+  @Test
+  void whereAnEngineReportsNothingOrItsReportIsStaleCallsInFlightDecide() {
+    PrefixAffinityPicker picker = picker(2, 1.25);
+    report(0, 0, 0.1);
+    startCalls(0, 3); // endpoint 1 reports nothing: the pair is compared on calls in flight
+
+    assertThat(pickWithout(picker)).isEqualTo(1);
+
+    report(1, 9, 1.0);
+    clock.addAndGet(LeastLoadedLoadBalancerProvider.DEFAULT_REPORT_TTL.toNanos() + 1); // both reports stale
+    assertThat(pickWithout(picker)).isEqualTo(1);
+  }
+
+  @Test
+  void aSaturatedRingFallsBackToTheReportedLoad() {
+    PrefixAffinityPicker picker = picker(2, 1.25);
+    report(0, 0, 0.1);
+    report(1, 4, 0.9);
+    startCalls(0, 2); // more calls in flight, less reported load
+
+    assertThat(pickAvoidingAll(picker, 11)).isEqualTo(0);
+  }
+
+  @Test
   void fallsBackToTheLoadSignalWhenEveryEndpointIsAvoided() {
     PrefixAffinityPicker picker = picker(2, 1.25);
     startCalls(0, 4);
-    PickFilter all = address -> true;
 
-    assertThat(picker.walk(11, all)).isEqualTo(-1);
-    // Every endpoint avoided: the filter is ignored (trying beats failing) and load decides.
-    PickResult result = picker.pickSubchannel(new FakePickArgs(CallOptions.DEFAULT
-        .withOption(AffinityKey.CALL_OPTION, new AffinityKey(11)).withOption(PickFilter.CALL_OPTION, all)));
-    assertThat(subchannels.indexOf(result.getSubchannel())).isEqualTo(1);
+    assertThat(pickAvoidingAll(picker, 11)).isEqualTo(1);
   }
 
   @Test
@@ -169,15 +206,15 @@ class PrefixAffinityPickerTest {
     for (int i = 0; i < endpoints; i++) {
       FakeSubchannel subchannel = new FakeSubchannel();
       subchannels.add(subchannel);
-      counters.add(new InFlightCounter());
+      loads.add(new EngineLoad(clock::get, LeastLoadedLoadBalancerProvider.DEFAULT_REPORT_TTL.toNanos()));
       children.add(new FixedResultPicker(PickResult.withSubchannel(subchannel)));
       addresses.add(List.of(address(i)));
       identities.add(EndpointIdentity.of(address(i)));
     }
     boolean[] ready = new boolean[endpoints];
     Arrays.fill(ready, true);
-    LeastOutstandingPicker fallback = new LeastOutstandingPicker(children, counters, addresses, 2, new Random(3));
-    return new PrefixAffinityPicker(EndpointRing.of(identities), children, counters, addresses, ready, loadFactor,
+    LeastLoadedPicker fallback = new LeastLoadedPicker(children, loads, addresses, new Random(3));
+    return new PrefixAffinityPicker(EndpointRing.of(identities), children, loads, addresses, ready, loadFactor,
         fallback);
   }
 
@@ -192,14 +229,32 @@ class PrefixAffinityPickerTest {
     return subchannels.indexOf(result.getSubchannel());
   }
 
+  /** A call with {@code key} that avoids every endpoint: the ring places none of them. */
+  private int pickAvoidingAll(PrefixAffinityPicker picker, long key) {
+    PickFilter all = address -> true;
+    assertThat(picker.walk(key, all)).isEqualTo(-1);
+    // Every endpoint avoided: the filter is ignored (trying beats failing) and load decides.
+    PickResult result = picker.pickSubchannel(new FakePickArgs(CallOptions.DEFAULT
+        .withOption(AffinityKey.CALL_OPTION, new AffinityKey(key)).withOption(PickFilter.CALL_OPTION, all)));
+    return subchannels.indexOf(result.getSubchannel());
+  }
+
   private int pickWithout(SubchannelPicker picker) {
     return subchannels.indexOf(picker.pickSubchannel(FakePickArgs.DEFAULT).getSubchannel());
   }
 
   private void startCalls(int endpoint, int calls) {
     for (int i = 0; i < calls; i++) {
-      counters.get(endpoint).newClientStreamTracer(STREAM_INFO, new Metadata())
+      loads.get(endpoint).newClientStreamTracer(STREAM_INFO, new Metadata())
           .streamCreated(Attributes.EMPTY, new Metadata());
     }
+  }
+
+  /** An ORCA report in a call's trailers, as the engine sends it. */
+  private void report(int endpoint, double waiting, double kvCacheUsage) {
+    Metadata trailers = new Metadata();
+    trailers.put(LoadReportProto.TRAILER, LoadReportProto.encode(LoadReport.ofNamedMetrics(
+        Map.of(LoadReport.WAITING, waiting, LoadReport.KV_CACHE_USAGE, kvCacheUsage))));
+    loads.get(endpoint).newClientStreamTracer(STREAM_INFO, new Metadata()).inboundTrailers(trailers);
   }
 }
