@@ -125,7 +125,7 @@ final class RoutingScenario implements Scenario {
       double rate = load * capacity;
       List<RoutingWorkload.Arrival> arrivals = RoutingWorkload.arrivals(s.seed(), rate, s.durationNanos(),
           s.tenants(), variant.equals("skewed"), s.systemWords(), s.userWords(), s.maxTokens());
-      try (ProxyServer proxy = ProxyServer.start(new ConfigLoader().parse(proxyYaml(sims, policy, s.loadFactor())))) {
+      try (ProxyServer proxy = ProxyServer.start(new ConfigLoader().parse(proxyYaml(sims, policy, s.loadFactor(), s.batch())))) {
         RoutingMeasurement m = drive(proxy.port(), arrivals, sims, s.durationNanos() / 5);
         Map<String, Object> run = new LinkedHashMap<>();
         run.put("variant", variant);
@@ -157,7 +157,8 @@ final class RoutingScenario implements Scenario {
         + s.maxTokens() * itl;
   }
 
-  private static String proxyYaml(List<SimulatedBackend> sims, String policy, double loadFactor) {
+  /** The route over the engines; peak_ewma is told their batch limit, as an operator would. */
+  private static String proxyYaml(List<SimulatedBackend> sims, String policy, double loadFactor, int batch) {
     StringBuilder upstreams = new StringBuilder();
     for (SimulatedBackend sim : sims) {
       upstreams.append("\n      - {name: ").append(sim.name()).append(", address: \"").append(sim.address()).append("\"}");
@@ -172,8 +173,11 @@ final class RoutingScenario implements Scenario {
             lb: %s%s
             timeouts: {first_token: 120s, between_tokens: 60s}
             upstreams:%s
-        """.formatted(policy, policy.equals("prefix_affinity")
-            ? "\n    prefix_affinity: {load_factor: " + loadFactor + "}" : "", upstreams);
+        """.formatted(policy, switch (policy) {
+          case "prefix_affinity" -> "\n    prefix_affinity: {load_factor: " + loadFactor + "}";
+          case "peak_ewma" -> "\n    peak_ewma: {batch_size: " + batch + "}";
+          default -> "";
+        }, upstreams);
   }
 
   /** Sends every arrival when it is due, waits for all to end, and measures. */

@@ -6,6 +6,8 @@ import java.time.Duration;
  * Settings of the route's load-balancing policy beyond its name.
  *
  * @param ewmaDecay {@code peak_ewma}: how fast latency averages forget (Finagle's decay time)
+ * @param ewmaBatchSize {@code peak_ewma}: how many calls an upstream runs at once (an engine's batch
+ *     limit); calls in flight count as their share of it, 1 is Finagle's cost
  * @param prefixChars {@code prefix_affinity}: characters of the prompt (system prompt and first
  *     messages, in order) whose hash picks the upstream
  * @param tenantAware {@code prefix_affinity}: whether the caller's API key id is part of the hash,
@@ -17,9 +19,11 @@ import java.time.Duration;
  *     upstreams on an {@code OpenRcaService} stream, OpenAI-compatible ones through a scrape of
  *     their {@code /metrics}), or {@code null}: only per-call reports
  */
-public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware, double loadFactor,
+public record Balancing(Duration ewmaDecay, int ewmaBatchSize, int prefixChars, boolean tenantAware, double loadFactor,
     Duration reportTtl, Duration outOfBand) {
   public static final Duration DEFAULT_EWMA_DECAY = Duration.ofSeconds(10);
+  public static final int DEFAULT_EWMA_BATCH_SIZE = 1;
+  public static final int MAX_EWMA_BATCH_SIZE = 4096;
   public static final int DEFAULT_PREFIX_CHARS = 1024;
   public static final double DEFAULT_LOAD_FACTOR = 1.25;
   public static final Duration DEFAULT_REPORT_TTL = Duration.ofSeconds(10);
@@ -28,7 +32,7 @@ public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware
 
   /** Without out-of-band reports. */
   public Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware, double loadFactor, Duration reportTtl) {
-    this(ewmaDecay, prefixChars, tenantAware, loadFactor, reportTtl, null);
+    this(ewmaDecay, DEFAULT_EWMA_BATCH_SIZE, prefixChars, tenantAware, loadFactor, reportTtl, null);
   }
 
   public static Balancing defaults() {
@@ -36,16 +40,18 @@ public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware
   }
 
   /**
-   * Reads {@code peak_ewma: {decay}}, {@code prefix_affinity: {...}} and
+   * Reads {@code peak_ewma: {decay, batch_size}}, {@code prefix_affinity: {...}} and
    * {@code least_loaded: {report_ttl, out_of_band}} of a route using {@code lb}.
    */
   static Balancing from(ConfigNode route, LbPolicy lb) {
     Balancing d = defaults();
     Duration decay = d.ewmaDecay();
+    int batchSize = d.ewmaBatchSize();
     if (route.has("peak_ewma")) {
       requirePolicy(route, "peak_ewma", lb, LbPolicy.PEAK_EWMA);
       ConfigNode node = route.child("peak_ewma");
       decay = node.duration("decay", decay, Duration.ofMillis(1), Duration.ofHours(1));
+      batchSize = node.integer("batch_size", batchSize, 1, MAX_EWMA_BATCH_SIZE);
       node.rejectUnknownKeys();
     }
     int prefixChars = d.prefixChars();
@@ -68,7 +74,7 @@ public record Balancing(Duration ewmaDecay, int prefixChars, boolean tenantAware
       outOfBand = outOfBand(node, reportTtl);
       node.rejectUnknownKeys();
     }
-    return new Balancing(decay, prefixChars, tenantAware, loadFactor, reportTtl, outOfBand);
+    return new Balancing(decay, batchSize, prefixChars, tenantAware, loadFactor, reportTtl, outOfBand);
   }
 
   /** {@code out_of_band: true}, {@code false} or {@code {interval: 1s}}: the interval, or null for off. */

@@ -1,5 +1,6 @@
 package dev.llmproxy.server.upstream;
 
+import io.grpc.Status;
 import java.net.SocketAddress;
 import java.util.List;
 import java.util.function.LongSupplier;
@@ -11,6 +12,8 @@ import java.util.random.RandomGenerator;
  * becomes READY (new, or back after failing) starts without samples.
  */
 final class PeakEwmaLoadBalancer extends TwoChoiceLoadBalancer<PeakEwma> {
+  private int batchSize = PeakEwmaLoadBalancerProvider.DEFAULT_BATCH_SIZE;
+
   PeakEwmaLoadBalancer(Helper helper) {
     this(helper, LeastOutstandingPicker.THREAD_LOCAL_RANDOM, System::nanoTime);
   }
@@ -18,6 +21,14 @@ final class PeakEwmaLoadBalancer extends TwoChoiceLoadBalancer<PeakEwma> {
   PeakEwmaLoadBalancer(Helper helper, RandomGenerator random, LongSupplier nanoTime) {
     super(helper, PeakEwmaLoadBalancerProvider.POLICY_NAME, random, nanoTime,
         PeakEwmaLoadBalancerProvider.DEFAULT_DECAY.toNanos());
+  }
+
+  @Override
+  public Status acceptResolvedAddresses(ResolvedAddresses resolvedAddresses) {
+    if (resolvedAddresses.getLoadBalancingPolicyConfig() instanceof PeakEwmaLoadBalancerProvider.Config c) {
+      batchSize = c.batchSize();
+    }
+    return super.acceptResolvedAddresses(resolvedAddresses);
   }
 
   @Override
@@ -33,6 +44,6 @@ final class PeakEwmaLoadBalancer extends TwoChoiceLoadBalancer<PeakEwma> {
   @Override
   protected TwoChoicePicker newPicker(List<SubchannelPicker> pickers, List<PeakEwma> stats,
       List<List<SocketAddress>> addresses, RandomGenerator random) {
-    return new PeakEwmaPicker(pickers, stats, addresses, random);
+    return new PeakEwmaPicker(pickers, stats, addresses, random, batchSize);
   }
 }

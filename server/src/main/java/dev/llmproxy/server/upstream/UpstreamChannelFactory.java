@@ -224,7 +224,7 @@ public final class UpstreamChannelFactory {
     if (config.lb() == LbPolicy.LEAST_OUTSTANDING) {
       sc.choiceCount(config.choiceCount());
     }
-    sc.ewmaDecay(config.balancing().ewmaDecay()).loadFactor(config.balancing().loadFactor())
+    sc.ewmaDecay(config.balancing().ewmaDecay()).ewmaBatchSize(config.balancing().ewmaBatchSize()).loadFactor(config.balancing().loadFactor())
         .reportTtl(config.balancing().reportTtl()).outOfBandReports(config.balancing().outOfBand())
         .avoidance(config.resilience().outliers());
     return sc.build();

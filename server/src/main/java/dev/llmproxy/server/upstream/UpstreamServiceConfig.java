@@ -43,6 +43,7 @@ public final class UpstreamServiceConfig {
   private final OptionalInt choiceCount;
   private final boolean healthCheck;
   private final Duration ewmaDecay;
+  private final int ewmaBatchSize;
   private final double loadFactor;
   private final Duration reportTtl;
   private final OutlierDetection avoidance;
@@ -53,6 +54,7 @@ public final class UpstreamServiceConfig {
     this.choiceCount = builder.choiceCount;
     this.healthCheck = builder.healthCheck;
     this.ewmaDecay = builder.ewmaDecay;
+    this.ewmaBatchSize = builder.ewmaBatchSize;
     this.loadFactor = builder.loadFactor;
     this.reportTtl = builder.reportTtl;
     this.avoidance = builder.avoidance;
@@ -71,6 +73,7 @@ public final class UpstreamServiceConfig {
     builder.choiceCount = choiceCount;
     builder.healthCheck = healthCheck;
     builder.ewmaDecay = ewmaDecay;
+    builder.ewmaBatchSize = ewmaBatchSize;
     builder.loadFactor = loadFactor;
     builder.reportTtl = reportTtl;
     builder.avoidance = avoidance;
@@ -115,7 +118,7 @@ public final class UpstreamServiceConfig {
 
   private Map<String, ?> policyConfig() {
     if (policy == LbPolicy.PEAK_EWMA) {
-      return Map.of("decayMillis", ewmaDecay.toNanos() / 1e6);
+      return Map.of("decayMillis", ewmaDecay.toNanos() / 1e6, "batchSize", (double) ewmaBatchSize);
     }
     if (policy == LbPolicy.PREFIX_AFFINITY) {
       return Map.of("loadFactor", loadFactor);
@@ -141,14 +144,15 @@ public final class UpstreamServiceConfig {
     }
     UpstreamServiceConfig other = (UpstreamServiceConfig) o;
     return policy == other.policy && choiceCount.equals(other.choiceCount)
-        && healthCheck == other.healthCheck && ewmaDecay.equals(other.ewmaDecay) && loadFactor == other.loadFactor
+        && healthCheck == other.healthCheck && ewmaDecay.equals(other.ewmaDecay)
+        && ewmaBatchSize == other.ewmaBatchSize && loadFactor == other.loadFactor
         && reportTtl.equals(other.reportTtl) && Objects.equals(avoidance, other.avoidance)
         && Objects.equals(oobPeriod, other.oobPeriod);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, loadFactor, reportTtl, avoidance, oobPeriod);
+    return Objects.hash(policy, choiceCount, healthCheck, ewmaDecay, ewmaBatchSize, loadFactor, reportTtl, avoidance, oobPeriod);
   }
 
   @Override
@@ -164,6 +168,7 @@ public final class UpstreamServiceConfig {
     private OptionalInt choiceCount = OptionalInt.empty();
     private boolean healthCheck = true;
     private Duration ewmaDecay = PeakEwmaLoadBalancerProvider.DEFAULT_DECAY;
+    private int ewmaBatchSize = PeakEwmaLoadBalancerProvider.DEFAULT_BATCH_SIZE;
     private double loadFactor = PrefixAffinityLoadBalancerProvider.DEFAULT_LOAD_FACTOR;
     private Duration reportTtl = LeastLoadedLoadBalancerProvider.DEFAULT_REPORT_TTL;
     private OutlierDetection avoidance;
@@ -199,6 +204,16 @@ public final class UpstreamServiceConfig {
         throw new IllegalArgumentException("ewmaDecay: " + decay + " (expected: at least 1ms)");
       }
       this.ewmaDecay = decay;
+      return this;
+    }
+
+    /** Sets how many calls peak_ewma takes an upstream to run at once (1: Finagle's cost). */
+    public Builder ewmaBatchSize(int batchSize) {
+      if (batchSize < 1 || batchSize > PeakEwmaLoadBalancerProvider.MAX_BATCH_SIZE) {
+        throw new IllegalArgumentException("ewmaBatchSize: " + batchSize + " (expected: 1 to "
+            + PeakEwmaLoadBalancerProvider.MAX_BATCH_SIZE + ")");
+      }
+      this.ewmaBatchSize = batchSize;
       return this;
     }
 

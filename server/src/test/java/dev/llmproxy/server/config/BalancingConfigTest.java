@@ -26,6 +26,10 @@ class BalancingConfigTest {
     assertThat(affinity.lb()).isEqualTo(LbPolicy.PREFIX_AFFINITY);
     assertThat(affinity.balancing()).isEqualTo(new Balancing(Balancing.DEFAULT_EWMA_DECAY, 2048, false, 1.5, Balancing.DEFAULT_REPORT_TTL));
     assertThat(ewma.balancing().ewmaDecay()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(ewma.balancing().ewmaBatchSize()).isEqualTo(1);
+    assertThat(loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], lb: peak_ewma, peak_ewma: {batch_size: 32}}]
+        """).routes().get(0).balancing().ewmaBatchSize()).isEqualTo(32);
     assertThat(loader.parse("routes: [{name: r, default: true, upstreams: ['a:1']}]").routes().get(0).balancing())
         .isEqualTo(Balancing.defaults());
   }
@@ -37,7 +41,11 @@ class BalancingConfigTest {
         .isEqualTo(List.of(Map.of("prefix_affinity", Map.of("loadFactor", 1.5))));
     assertThat(UpstreamServiceConfig.newBuilder().policy(LbPolicy.PEAK_EWMA).ewmaDecay(Duration.ofSeconds(3)).build()
         .toServiceConfig().get("loadBalancingConfig"))
-        .isEqualTo(List.of(Map.of("peak_ewma", Map.of("decayMillis", 3000.0))));
+        .isEqualTo(List.of(Map.of("peak_ewma", Map.of("decayMillis", 3000.0, "batchSize", 1.0))));
+    assertThat(UpstreamServiceConfig.newBuilder().policy(LbPolicy.PEAK_EWMA).ewmaBatchSize(32).build()
+        .toServiceConfig().get("loadBalancingConfig"))
+        .isEqualTo(List.of(Map.of("peak_ewma", Map.of("decayMillis", 10_000.0, "batchSize", 32.0))));
+
   }
 
   @Test
@@ -55,6 +63,10 @@ class BalancingConfigTest {
         routes: [{name: r, default: true, upstreams: ['a:1'], lb: peak_ewma, peak_ewma: {decay: 0}}]
         """))
         .hasMessageStartingWith("routes[0].peak_ewma.decay: ");
+    assertThatThrownBy(() -> loader.parse("""
+        routes: [{name: r, default: true, upstreams: ['a:1'], lb: peak_ewma, peak_ewma: {batch_size: 0}}]
+        """))
+        .hasMessageStartingWith("routes[0].peak_ewma.batch_size: 0");
     assertThatThrownBy(() -> loader.parse("""
         routes: [{name: r, default: true, upstreams: ['a:1'], lb: peak_ewma, least_loaded: {report_ttl: 5s}}]
         """))

@@ -42,7 +42,7 @@ class PeakEwmaLoadBalancerTest {
         .setAddresses(List.of(new EquivalentAddressGroup(new InetSocketAddress("10.0.0.1", 7000)),
             new EquivalentAddressGroup(new InetSocketAddress("10.0.0.2", 7000))))
         .setAttributes(Attributes.EMPTY)
-        .setLoadBalancingPolicyConfig(new PeakEwmaLoadBalancerProvider.Config(java.time.Duration.ofSeconds(10)))
+        .setLoadBalancingPolicyConfig(new PeakEwmaLoadBalancerProvider.Config(java.time.Duration.ofSeconds(10), 1))
         .build()));
     setState(0, ConnectivityStateInfo.forNonError(READY));
     setState(1, ConnectivityStateInfo.forNonError(READY));

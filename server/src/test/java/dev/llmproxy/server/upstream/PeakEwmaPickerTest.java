@@ -31,6 +31,8 @@ class PeakEwmaPickerTest {
   private final AtomicLong clock = new AtomicLong(1_000_000 * MS);
   private final List<FakeSubchannel> subchannels = new ArrayList<>();
   private final List<PeakEwma> stats = new ArrayList<>();
+  private final List<SubchannelPicker> children = new ArrayList<>();
+  private final List<List<SocketAddress>> addresses = new ArrayList<>();
 
   @Test
   void prefersTheFasterEndpoint() {
@@ -49,6 +51,25 @@ class PeakEwmaPickerTest {
     startCalls(1, 3); // 100 ms x 4 > 300 ms x 1
 
     assertThat(pick(picker, 200)).containsOnlyKeys(0);
+  }
+
+  @Test
+  void withABatchSizeACallInFlightCostsItsShareOfTheBatch() {
+    stats.clear();
+    subchannels.clear();
+    // 100 ms x (1 + 20/32) = 162.5 < 300 ms x (1 + 0/32): twenty calls do not yet fill a batch of 32.
+    PeakEwmaPicker batching = picker(2, 32);
+    stats.get(0).sampleTtft(300 * MS);
+    stats.get(1).sampleTtft(100 * MS);
+    startCalls(1, 20);
+    assertThat(pick(batching, 200)).containsOnlyKeys(1);
+
+    // Finagle's cost (batch size 1) sends the same calls to the slow endpoint: 100 x 21 > 300 x 1.
+    assertThat(pick(new PeakEwmaPicker(children, stats, addresses, new Random(4)), 200)).containsOnlyKeys(0);
+
+    // Past a full batch and then some, the slow endpoint is the cheaper again: 100 x (1 + 70/32) > 300.
+    startCalls(1, 50);
+    assertThat(pick(batching, 200)).containsOnlyKeys(0);
   }
 
   @Test
@@ -110,8 +131,10 @@ class PeakEwmaPickerTest {
   }
 
   private PeakEwmaPicker picker(int endpoints) {
-    List<SubchannelPicker> children = new ArrayList<>();
-    List<List<SocketAddress>> addresses = new ArrayList<>();
+    return picker(endpoints, PeakEwmaLoadBalancerProvider.DEFAULT_BATCH_SIZE);
+  }
+
+  private PeakEwmaPicker picker(int endpoints, int batchSize) {
     for (int i = 0; i < endpoints; i++) {
       FakeSubchannel subchannel = new FakeSubchannel();
       subchannels.add(subchannel);
@@ -119,7 +142,7 @@ class PeakEwmaPickerTest {
       children.add(new FixedResultPicker(PickResult.withSubchannel(subchannel)));
       addresses.add(List.of(address(i)));
     }
-    return new PeakEwmaPicker(children, stats, addresses, new Random(4));
+    return new PeakEwmaPicker(children, stats, addresses, new Random(4), batchSize);
   }
 
   private Map<Integer, Integer> pick(SubchannelPicker picker, int times) {
