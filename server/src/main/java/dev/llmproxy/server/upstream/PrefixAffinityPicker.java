@@ -98,10 +98,14 @@ final class PrefixAffinityPicker extends SubchannelPicker {
         total += loads[i].inFlight();
       }
     }
-    // Mirrokni et al.: capacity ceil(c * (m + 1) / n), counting the call being placed. At a handful
-    // of calls that is 1, so a prefix's second call would leave its upstream while the first is still
-    // closing; an engine batches far more than MIN_BOUND calls, so affinity holds up to there.
-    long bound = Math.max(MIN_BOUND, (long) Math.ceil(loadFactor * (total + 1) / readyCount));
+    // Mirrokni et al.'s capacity is ceil(c * (m + 1) / n), counting the call being placed; the floor
+    // instead keeps every upstream at or below c times the mean, the promise made to operators (with
+    // the ceiling an upstream could hold 20 calls at a mean of 15.25: 1.31 x for c = 1.25). When the
+    // floor leaves no room anywhere (a c close to 1 at low load), the walk finds nothing and the
+    // call falls back to the load signal. At a handful of calls the bound would be 1, so a prefix's
+    // second call would leave its upstream while the first is still closing; an engine batches far
+    // more than MIN_BOUND calls, so affinity holds up to there.
+    long bound = Math.max(MIN_BOUND, (long) Math.floor(loadFactor * (total + 1) / readyCount));
     // Pools of up to 64 endpoints (all real ones) track what was seen without allocating.
     long seenMask = 0L;
     boolean[] seen = loads.length > Long.SIZE ? new boolean[loads.length] : null;
