@@ -3,13 +3,9 @@ package dev.llmproxy.server.upstream.openai;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -21,16 +17,11 @@ import java.util.function.Consumer;
  * {@code interval} after the previous one ended; the first at once.
  */
 final class HttpHealthPoller implements AutoCloseable {
-  private final HttpClient client;
-  private final HttpRequest request;
-  private final Duration interval;
-  private final ScheduledExecutorService scheduler;
+  private final PeriodicGet<Void> polls;
   private final Consumer<ServingStatus> publish;
   private final int unhealthyThreshold;
   private int failures; // polls run one at a time
   private boolean decided;
-  private volatile boolean closed;
-  private volatile ScheduledFuture<?> next;
 
   /**
    * @param authorization sent as {@code Authorization} (hosted APIs answer {@code /v1/models} only
@@ -39,53 +30,26 @@ final class HttpHealthPoller implements AutoCloseable {
   HttpHealthPoller(HttpClient client, URI url, String authorization, Duration interval, Duration timeout,
       int unhealthyThreshold, ScheduledExecutorService scheduler, Consumer<ServingStatus> publish) {
     this.unhealthyThreshold = unhealthyThreshold;
-    this.client = client;
-    HttpRequest.Builder builder = HttpRequest.newBuilder(url).GET().timeout(timeout);
-    if (authorization != null) {
-      builder.header("authorization", authorization);
-    }
-    this.request = builder.build();
-    this.interval = interval;
-    this.scheduler = scheduler;
     this.publish = publish;
+    this.polls = new PeriodicGet<>(client, PeriodicGet.get(url, authorization, timeout).build(),
+        HttpResponse.BodyHandlers.discarding(), interval, scheduler, Runnable::run, this::answered);
   }
 
   void start() {
-    poll();
+    polls.start();
   }
 
-  private void poll() {
-    if (closed) {
-      return;
-    }
-    client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, failure) -> {
-      boolean serving = failure == null && response.statusCode() / 100 == 2;
-      failures = serving ? 0 : failures + 1;
-      if (!closed && (serving || failures >= unhealthyThreshold || !decided)) {
-        decided = true;
-        publish.accept(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-      }
-      schedule();
-    });
-  }
-
-  private void schedule() {
-    if (closed) {
-      return;
-    }
-    try {
-      next = scheduler.schedule(this::poll, interval.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (RejectedExecutionException shuttingDown) {
-      // closing
+  private void answered(HttpResponse<Void> response, Throwable failure) {
+    boolean serving = failure == null && response.statusCode() / 100 == 2;
+    failures = serving ? 0 : failures + 1;
+    if (serving || failures >= unhealthyThreshold || !decided) {
+      decided = true;
+      publish.accept(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     }
   }
 
   @Override
   public void close() {
-    closed = true;
-    ScheduledFuture<?> pending = next;
-    if (pending != null) {
-      pending.cancel(false);
-    }
+    polls.close();
   }
 }

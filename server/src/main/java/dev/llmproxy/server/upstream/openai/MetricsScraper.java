@@ -1,10 +1,10 @@
 package dev.llmproxy.server.upstream.openai;
 
 import dev.llmproxy.orca.LoadReport;
+import dev.llmproxy.server.observability.ThrottledLog;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
@@ -15,11 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.logging.Logger;
 
@@ -28,27 +24,23 @@ import java.util.logging.Logger;
  * {@code interval} after the previous scrape ended (the first at once), and keeps the last load read
  * ({@link EngineMetricsText}). A scrape that fails — not a 200, a timeout, a body over
  * {@value #MAX_BODY_BYTES} bytes, no known series — leaves no load ({@link #latest()} is null until
- * one succeeds again) and is logged at most once a minute, and once when scrapes work again. The
- * body is parsed on {@code scheduler}, never on the HTTP client's selector thread.
+ * one succeeds again, and nothing new is reported, so the balancer counts the last report until it
+ * ages out and then goes by calls in flight) and is logged at most once a minute, and once when
+ * scrapes work again. The body is parsed on {@code scheduler}, never on the HTTP client's selector
+ * thread.
  */
 final class MetricsScraper implements AutoCloseable {
   private static final Logger log = Logger.getLogger(MetricsScraper.class.getName());
   /** vLLM's page is tens of kilobytes (histograms per model); far more is not a metrics page. */
   static final int MAX_BODY_BYTES = 4 << 20;
-  private static final long LOG_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
+  private static final Duration LOG_INTERVAL = Duration.ofMinutes(1);
 
-  private final HttpClient client;
-  private final HttpRequest request;
-  private final Duration interval;
-  private final ScheduledExecutorService scheduler;
+  private final PeriodicGet<byte[]> scrapes;
   private final String name;
   private final int maxBodyBytes;
-  private final LongSupplier nanoTime;
-  private final AtomicLong loggedAt;
+  private final ThrottledLog failures;
   private volatile LoadReport latest;
   private volatile boolean failing;
-  private volatile boolean closed;
-  private volatile ScheduledFuture<?> next;
 
   /**
    * @param authorization sent as {@code Authorization}, or {@code null}
@@ -61,19 +53,12 @@ final class MetricsScraper implements AutoCloseable {
 
   MetricsScraper(HttpClient client, URI url, String authorization, Duration interval, Duration timeout,
       ScheduledExecutorService scheduler, String name, int maxBodyBytes, LongSupplier nanoTime) {
-    this.client = client;
-    HttpRequest.Builder builder = HttpRequest.newBuilder(url).GET().timeout(timeout)
-        .header("accept", "text/plain;version=0.0.4");
-    if (authorization != null) {
-      builder.header("authorization", authorization);
-    }
-    this.request = builder.build();
-    this.interval = interval;
-    this.scheduler = scheduler;
     this.name = name;
     this.maxBodyBytes = maxBodyBytes;
-    this.nanoTime = nanoTime;
-    this.loggedAt = new AtomicLong(nanoTime.getAsLong() - LOG_INTERVAL_NANOS);
+    this.failures = new ThrottledLog(System.getLogger(MetricsScraper.class.getName()), LOG_INTERVAL, nanoTime);
+    this.scrapes = new PeriodicGet<>(client,
+        PeriodicGet.get(url, authorization, timeout).header("accept", "text/plain;version=0.0.4").build(),
+        this::body, interval, scheduler, scheduler, this::ended);
   }
 
   /** The load of the last scrape, or {@code null} if it failed or none has ended yet. */
@@ -82,23 +67,7 @@ final class MetricsScraper implements AutoCloseable {
   }
 
   void start() {
-    scrape();
-  }
-
-  private void scrape() {
-    if (closed) {
-      return;
-    }
-    CompletableFuture<HttpResponse<byte[]>> response;
-    try {
-      response = client.sendAsync(request, this::body);
-    } catch (RuntimeException e) {
-      ended(null, e);
-      return;
-    }
-    response.whenCompleteAsync(this::ended, scheduler).exceptionally(rejected -> {
-      return null; // the scheduler shut down: the route is closing
-    });
+    scrapes.start();
   }
 
   private void ended(HttpResponse<byte[]> response, Throwable failure) {
@@ -116,17 +85,12 @@ final class MetricsScraper implements AutoCloseable {
     latest = report;
     if (problem != null) {
       failing = true;
-      long last = loggedAt.get();
-      long now = nanoTime.getAsLong();
-      if (now - last >= LOG_INTERVAL_NANOS && loggedAt.compareAndSet(last, now)) {
-        log.warning("upstream " + name + ": " + request.uri() + " gives no load (" + problem
-            + "); balanced on calls in flight until it does (logged at most once a minute)");
-      }
+      failures.warn("upstream " + name + ": " + scrapes.uri() + " gives no load (" + problem
+          + "); balanced on calls in flight once its last report ages out (logged at most once a minute)");
     } else if (failing) {
       failing = false;
-      log.info("upstream " + name + ": " + request.uri() + " gives its load again");
+      log.info("upstream " + name + ": " + scrapes.uri() + " gives its load again");
     }
-    schedule();
   }
 
   private static String describe(Throwable failure) {
@@ -142,25 +106,10 @@ final class MetricsScraper implements AutoCloseable {
     return failure.getClass().getSimpleName() + (message == null ? "" : ": " + message);
   }
 
-  private void schedule() {
-    if (closed) {
-      return;
-    }
-    try {
-      next = scheduler.schedule(this::scrape, interval.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (RejectedExecutionException shuttingDown) {
-      // closing
-    }
-  }
-
   @Override
   public void close() {
-    closed = true;
+    scrapes.close();
     latest = null;
-    ScheduledFuture<?> pending = next;
-    if (pending != null) {
-      pending.cancel(false);
-    }
   }
 
   private HttpResponse.BodySubscriber<byte[]> body(HttpResponse.ResponseInfo info) {
