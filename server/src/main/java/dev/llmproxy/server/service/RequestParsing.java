@@ -1,5 +1,6 @@
 package dev.llmproxy.server.service;
 
+import dev.llmproxy.server.upstream.UpstreamFault;
 import com.google.protobuf.Message;
 import dev.llmproxy.server.observability.ThrottledLog;
 import io.grpc.Attributes;
@@ -189,8 +190,7 @@ public final class RequestParsing {
     String message = e instanceof StatusRuntimeException sre
         ? (sre.getStatus().getCause() != null ? sre.getStatus().getCause().getMessage() : sre.getStatus().getDescription())
         : e.getMessage();
-    message = message == null ? e.getClass().getSimpleName() : message.replaceAll("\\s+", " ").strip();
-    return message.length() <= 200 ? message : message.substring(0, 199) + "…";
+    return message == null ? e.getClass().getSimpleName() : UpstreamFault.abbreviate(message);
   }
 
   /**

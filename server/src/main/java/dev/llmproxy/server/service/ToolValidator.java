@@ -41,6 +41,10 @@ final class ToolValidator {
     return problem;
   }
 
+  private static String toolAt(int i) {
+    return "tools[" + i + "].function";
+  }
+
   @Nullable
   private static String checkTools(CompletionRequest request) {
     if (request.getToolsCount() > 0 && request.getMessagesCount() == 0) {
@@ -49,24 +53,26 @@ final class ToolValidator {
     if (request.getToolsCount() > MAX_TOOLS) {
       return "tools: " + request.getToolsCount() + " tools (expected: at most " + MAX_TOOLS + ")";
     }
-    Set<String> names = new HashSet<>();
+    if (request.getToolsCount() == 0 && !request.hasToolChoice()) {
+      return null; // most requests: nothing to check, nothing to allocate
+    }
+    Set<String> names = request.getToolsCount() == 0 ? Set.of() : new HashSet<>();
     for (int i = 0; i < request.getToolsCount(); i++) {
-      String at = "tools[" + i + "].function";
       if (!request.getTools(i).hasFunction()) {
-        return at + ": missing (expected: a function definition)";
+        return toolAt(i) + ": missing (expected: a function definition)";
       }
       FunctionDefinition f = request.getTools(i).getFunction();
       if (f.getName().isEmpty()) {
-        return at + ".name: empty (expected: a name of letters, digits, _ and -, up to 64)";
+        return toolAt(i) + ".name: empty (expected: a name of letters, digits, _ and -, up to 64)";
       }
       if (!NAME.matcher(f.getName()).matches()) {
-        return at + ".name: \"" + cut(f.getName()) + "\" (expected: letters, digits, _ and -, up to 64)";
+        return toolAt(i) + ".name: \"" + cut(f.getName()) + "\" (expected: letters, digits, _ and -, up to 64)";
       }
       if (!names.add(f.getName())) {
-        return at + ".name: \"" + f.getName() + "\" twice (expected: unique tool names)";
+        return toolAt(i) + ".name: \"" + f.getName() + "\" twice (expected: unique tool names)";
       }
       if (f.hasParameters()) {
-        String problem = checkObjectSchema(at + ".parameters", f.getParameters());
+        String problem = checkObjectSchema(toolAt(i) + ".parameters", f.getParameters());
         if (problem != null) {
           return problem;
         }

@@ -14,9 +14,6 @@ import io.grpc.Status;
  * length-limited and marked as the upstream's words, never as the proxy's.
  */
 final class UpstreamStatus {
-  /** The longest part of an upstream's own message that reaches the client. */
-  static final int MAX_UPSTREAM_MESSAGE = UpstreamFault.MAX_UPSTREAM_MESSAGE;
-
   private UpstreamStatus() {}
 
   /**

@@ -39,7 +39,9 @@ public final class RouteTable implements AutoCloseable {
     }
     for (Route route : this.routes) {
       List<String> order = RouteFallbacks.order(route.name(), fallbackNames);
-      fallbacks.put(route, order.subList(1, order.size()).stream().map(byName::get).toList());
+      // List.copyOf (not Stream.toList, which allows nulls): a copy of it is the list itself, so
+      // the per-call FallbackRoutes holding it copies nothing.
+      fallbacks.put(route, List.copyOf(order.subList(1, order.size()).stream().map(byName::get).toList()));
     }
     Route def = null;
     Route any = null;

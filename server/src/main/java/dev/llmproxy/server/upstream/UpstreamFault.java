@@ -42,18 +42,37 @@ public final class UpstreamFault {
         : oneLine.substring(0, MAX_UPSTREAM_MESSAGE - 1) + "…";
   }
 
+  /** Whether {@link #judged} would turn {@code status} into the upstream's fault; builds no text. */
+  public static boolean isFault(Status status) {
+    return isTooLarge(status) || isNotHttp2(status);
+  }
+
   private static String upstreamFault(Status status, String upstreamName) {
-    String upstream = upstreamName == null ? "the upstream" : "upstream " + upstreamName;
-    String description = status.getDescription() == null ? "" : status.getDescription();
-    if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED && description.contains(TOO_LARGE)) {
-      return upstream + " sent a message larger than the proxy accepts (" + abbreviate(description) + ")";
+    if (isTooLarge(status)) {
+      return named(upstreamName) + " sent a message larger than the proxy accepts ("
+          + abbreviate(status.getDescription()) + ")";
     }
-    if (status.getCode() == Status.Code.INTERNAL && (description.equals(HTTP2_EXCEPTION) || isHttp2Error(status))) {
+    if (isNotHttp2(status)) {
       Throwable cause = status.getCause();
-      String why = cause != null && cause.getMessage() != null ? abbreviate(cause.getMessage()) : description;
-      return upstream + " does not speak HTTP/2 (" + why + ")";
+      String why = cause != null && cause.getMessage() != null ? abbreviate(cause.getMessage())
+          : status.getDescription();
+      return named(upstreamName) + " does not speak HTTP/2 (" + why + ")";
     }
     return null;
+  }
+
+  private static String named(String upstreamName) {
+    return upstreamName == null ? "the upstream" : "upstream " + upstreamName;
+  }
+
+  private static boolean isTooLarge(Status status) {
+    return status.getCode() == Status.Code.RESOURCE_EXHAUSTED && status.getDescription() != null
+        && status.getDescription().contains(TOO_LARGE);
+  }
+
+  private static boolean isNotHttp2(Status status) {
+    return status.getCode() == Status.Code.INTERNAL
+        && (HTTP2_EXCEPTION.equals(status.getDescription()) || isHttp2Error(status));
   }
 
   private static boolean isHttp2Error(Status status) {

@@ -37,8 +37,8 @@ public enum UpstreamOutcome {
    * not HTTP/2 is the upstream's fault whatever code grpc gave it.
    */
   public static UpstreamOutcome of(Status status, boolean stalled, boolean clientGone) {
-    Status judged = clientGone ? status : UpstreamFault.judged(status, null);
-    return classify(judged.getCode(), stalled, clientGone);
+    Status.Code code = !clientGone && UpstreamFault.isFault(status) ? Status.Code.UNAVAILABLE : status.getCode();
+    return classify(code, stalled, clientGone);
   }
 
   private static UpstreamOutcome classify(Status.Code code, boolean stalled, boolean clientGone) {

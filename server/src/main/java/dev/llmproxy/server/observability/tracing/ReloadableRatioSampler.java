@@ -15,7 +15,6 @@ import java.util.List;
  */
 final class ReloadableRatioSampler implements Sampler {
   private volatile Sampler delegate;
-  private volatile double ratio;
 
   ReloadableRatioSampler(double ratio) {
     setRatio(ratio);
@@ -23,11 +22,6 @@ final class ReloadableRatioSampler implements Sampler {
 
   void setRatio(double newRatio) {
     delegate = Sampler.parentBased(Sampler.traceIdRatioBased(newRatio));
-    ratio = newRatio;
-  }
-
-  double ratio() {
-    return ratio;
   }
 
   @Override

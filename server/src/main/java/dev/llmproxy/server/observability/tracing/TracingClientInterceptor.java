@@ -105,7 +105,8 @@ final class TracingClientInterceptor implements ClientInterceptor {
       attempt.span = span;
       MetadataTextMap.clear(headers, fields);
       propagator.inject(parent.with(span), headers, MetadataTextMap.INSTANCE);
-      super.start(new TracedListener<>(responseListener, span), headers);
+      // A sampled-out span records nothing: its listener would only cost a hop per message.
+      super.start(span.isRecording() ? new TracedListener<>(responseListener, span) : responseListener, headers);
     }
 
     @Override
