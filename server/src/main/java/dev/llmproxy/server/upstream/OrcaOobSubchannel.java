@@ -36,8 +36,4 @@ final class OrcaOobSubchannel extends ForwardingSubchannel {
     stream.close();
     super.shutdown();
   }
-
-  OrcaOobStream stream() {
-    return stream;
-  }
 }

@@ -38,11 +38,6 @@ final class PeakEwmaPicker extends TwoChoicePicker {
   private final double batchSize;
 
   PeakEwmaPicker(List<SubchannelPicker> pickers, List<PeakEwma> stats, List<List<SocketAddress>> addresses,
-      RandomGenerator random) {
-    this(pickers, stats, addresses, random, PeakEwmaLoadBalancerProvider.DEFAULT_BATCH_SIZE);
-  }
-
-  PeakEwmaPicker(List<SubchannelPicker> pickers, List<PeakEwma> stats, List<List<SocketAddress>> addresses,
       RandomGenerator random, int batchSize) {
     super(addresses, random);
     if (batchSize < 1) {

@@ -65,7 +65,8 @@ class PeakEwmaPickerTest {
     assertThat(pick(batching, 200)).containsOnlyKeys(1);
 
     // Finagle's cost (batch size 1) sends the same calls to the slow endpoint: 100 x 21 > 300 x 1.
-    assertThat(pick(new PeakEwmaPicker(children, stats, addresses, new Random(4)), 200)).containsOnlyKeys(0);
+    assertThat(pick(new PeakEwmaPicker(children, stats, addresses, new Random(4),
+        PeakEwmaLoadBalancerProvider.DEFAULT_BATCH_SIZE), 200)).containsOnlyKeys(0);
 
     // Past a full batch and then some, the slow endpoint is the cheaper again: 100 x (1 + 70/32) > 300.
     startCalls(1, 50);

@@ -121,8 +121,8 @@ public final class TracingLeases implements AutoCloseable {
 
   private void release(Shared shared) {
     synchronized (this) {
-      if (--shared.leases > 0) {
-        return;
+      if (--shared.leases > 0 || closed) {
+        return; // still leased, or close() has stopped every SDK already
       }
       live.remove(shared.settings);
       retiring.add(shared.tracing);
