@@ -1,6 +1,7 @@
 package dev.llmproxy.server.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.llmproxy.server.ProxyServer;
 import dev.llmproxy.server.config.LbPolicy;
@@ -31,6 +32,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -184,17 +186,26 @@ class UpstreamStatusTest {
     LlmProxyGrpc.LlmProxyBlockingStub stub = proxyTo(List.of(
         new UpstreamEndpoint("big", oversizedUpstream(100_000, oversizedCalls)),
         new UpstreamEndpoint("good-sim", sim.address())), LbPolicy.ROUND_ROBIN, 64 << 10);
-    // Round robin sends every other call to the oversized upstream once both are connected (the
-    // first calls may all go to whichever connected first): call until it has had some, every call
-    // answered by the healthy one.
-    for (int i = 0; i < 200 && oversizedCalls.get() < 2; i++) {
+    // Until the healthy upstream is connected, a call has nowhere to fail over to: wait (bounded)
+    // for its first answer, then count from there.
+    await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+      stub.streamComplete(CompletionRequest.newBuilder().setPrompt("warm-up").setMaxTokens(3).build())
+          .forEachRemaining(chunk -> { });
+      return true;
+    });
+    int oversizedBefore = oversizedCalls.get();
+    double faultsBefore = outcomes("fault");
+    // Round robin sends every other call to the oversized upstream once both are connected: call
+    // until it has had some, every call answered by the healthy one.
+    for (int i = 0; i < 200 && oversizedCalls.get() - oversizedBefore < 2; i++) {
       StringBuilder text = new StringBuilder();
       stub.streamComplete(CompletionRequest.newBuilder().setPrompt("hi " + i).setMaxTokens(3).build())
           .forEachRemaining(chunk -> text.append(chunk.getText()));
       assertThat(text).as("call %d answered by the healthy upstream", i).isNotEmpty();
     }
-    assertThat(oversizedCalls.get()).as("calls that reached the oversized upstream").isPositive();
-    assertThat(outcomes("fault")).as("counted against the upstream").isEqualTo(oversizedCalls.get());
+    assertThat(oversizedCalls.get() - oversizedBefore).as("calls that reached the oversized upstream").isPositive();
+    assertThat(outcomes("fault") - faultsBefore).as("counted against the upstream")
+        .isEqualTo(oversizedCalls.get() - oversizedBefore);
     assertThat(outcomes("busy")).as("not mistaken for a busy upstream").isZero();
   }
 
