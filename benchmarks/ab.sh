@@ -12,8 +12,10 @@
 #       # also a CPU profile of round 6 (collapsed stacks, per thread) in the results folder
 #
 # Knobs: N (calls per round), SKIP (rounds left out of the medians, default 3), OUT (results folder),
-# PORT_BASE (default 19350). Needs h2load (nghttp2-client) and ../shared/bench/mkbody.py. Every
-# process is started here and stopped by its PID at the end.
+# PORT_BASE (default 19350), JAVA_A / JAVA_B (the java binary for each build, default java) and
+# OPTS_A / OPTS_B (extra JVM options for each build, split on spaces), so one build can also be
+# compared with itself under two JVMs or settings. Needs h2load (nghttp2-client) and
+# ../shared/bench/mkbody.py. Every process is started here and stopped by its PID at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MKBODY=${MKBODY:-$ROOT/../shared/bench/mkbody.py}
@@ -57,9 +59,11 @@ for port in $B1 $B2; do
   PIDS+=($!)
 done
 PROXY_PIDS=(); PROXY_PORTS=()
+JAVAS=("${JAVA_A:-java}" "${JAVA_B:-java}")
 for i in 0 1; do
   port=$((PORT_BASE + 10 + i))
-  java -Xms1g -Xmx1g -jar "${JARS[$i]}" --port "$port" --upstreams "127.0.0.1:$B1,127.0.0.1:$B2" \
+  if [ "$i" = 0 ]; then read -r -a opts <<<"${OPTS_A:-}"; else read -r -a opts <<<"${OPTS_B:-}"; fi
+  "${JAVAS[$i]}" -Xms1g -Xmx1g ${opts[@]+"${opts[@]}"} -jar "${JARS[$i]}" --port "$port" --upstreams "127.0.0.1:$B1,127.0.0.1:$B2" \
     --lb round_robin >"$OUT/proxy-$i.log" 2>&1 &
   PIDS+=($!); PROXY_PIDS+=($!); PROXY_PORTS+=("$port")
 done
@@ -87,6 +91,7 @@ profile() {  # pid command: async-profiler through the JVM's attach mechanism
   jcmd "$1" JVMTI.agent_load "$ASYNC_PROFILER" "\"$2\"" >/dev/null
 }
 
+label() { [ "$1" = 0 ] && echo "A ${JARS[0]}" || echo "B ${JARS[1]}"; }
 for i in 0 1; do load "${PROXY_PORTS[$i]}" "$N" >/dev/null; done   # warm-up
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 echo "build round calls_per_s cpu_us_per_call loops_us_per_call jit_us_per_call" >"$OUT/rounds.txt"
@@ -100,7 +105,7 @@ for r in $(seq 1 "$ROUNDS"); do
     read -r l1 j1 a1 < <(ticks "$pid")
     [ "$profiling" = 1 ] && profile "$pid" "stop,file=$OUT/profile-$i-round$r.collapsed,collapsed"
     echo "$i $r $rate $(( (a1 - a0) * TICK_US / N )) $(( (l1 - l0) * TICK_US / N )) $(( (j1 - j0) * TICK_US / N ))" \
-      | tee -a "$OUT/rounds.txt" | awk -v jar="${JARS[$i]}" '{printf "%s round %s: %s calls/s, %s us CPU per call (event loops %s, JIT %s)\n", jar, $2, $3, $4, $5, $6}'
+      | tee -a "$OUT/rounds.txt" | awk -v jar="$(label "$i")" '{printf "%s round %s: %s calls/s, %s us CPU per call (event loops %s, JIT %s)\n", jar, $2, $3, $4, $5, $6}'
   done
 done
 python3 - "$OUT/rounds.txt" "$SKIP" "${JARS[@]}" <<'EOF' | tee "$OUT/summary.txt"
@@ -110,7 +115,7 @@ skip, jars = int(sys.argv[2]), sys.argv[3:]
 for i, jar in enumerate(jars):
     kept = [r for r in rows if r[0] == str(i) and int(r[1]) > skip] or [r for r in rows if r[0] == str(i)]
     med = lambda k: statistics.median(float(r[k]) for r in kept)
-    print(f"{jar}: median of {len(kept)} rounds: {med(2):.0f} calls/s, {med(3):.0f} us CPU per call "
+    print(f"{'AB'[i]} {jar}: median of {len(kept)} rounds: {med(2):.0f} calls/s, {med(3):.0f} us CPU per call "
           f"(event loops {med(4):.0f}, JIT {med(5):.0f})")
 EOF
 echo "ab: results in $OUT" >&2
