@@ -15,6 +15,8 @@
 #   REPS=1 DURATION=5 WARMUP=3 BACKEND_WARMUP=5 benchmarks/peers.sh   # a short run
 #   PROFILE=1 benchmarks/peers.sh                         # also a JFR recording of the proxy per pass
 #   COMPARE_JAR=old/llmproxy-server.jar benchmarks/peers.sh   # also that build, as llmproxy-before
+#   FLOOR=1 benchmarks/peers.sh                           # also byte-relay: the least a JVM relay on
+#                                                         # llmproxy's Netty spends (see ByteRelay)
 #
 # Needs nginx, haproxy and h2load (apt-get install -y nginx haproxy nghttp2-client) and the built
 # server jar (./mvnw -q -DskipTests package); the jar is copied into the results folder first, so a
@@ -36,6 +38,11 @@ mkdir -p "$RESULTS"
 cp "$JAR" "$RESULTS/llmproxy-server.jar"
 JAR=$RESULTS/llmproxy-server.jar
 PROXY_JVM=${PROXY_JVM:--Xms1g -Xmx1g}
+if [ "${FLOOR:-0}" = 1 ]; then
+  BENCH_JAR=${BENCH_JAR:-$ROOT/benchmarks/target/llmproxy-bench.jar}
+  [ -f "$BENCH_JAR" ] || { echo "peers: FLOOR=1 needs $BENCH_JAR (./mvnw -q -DskipTests package)" >&2; exit 2; }
+  cp "$BENCH_JAR" "$RESULTS/llmproxy-bench.jar"
+fi
 if [ -n "${COMPARE_JAR:-}" ]; then
   [ -f "$COMPARE_JAR" ] || { echo "peers: $COMPARE_JAR not found" >&2; exit 2; }
   cp "$COMPARE_JAR" "$RESULTS/llmproxy-before.jar"
@@ -60,6 +67,10 @@ for pass in $PASSES; do
   if [ -n "${COMPARE_JAR:-}" ]; then
     proxies="$proxies
 llmproxy-before|$(( ${LLMPROXY_PORT:-19100} + 1 ))|java $PROXY_JVM -jar $RESULTS/llmproxy-before.jar --port {PORT} --upstreams {BACKENDS} --lb round_robin"
+  fi
+  if [ "${FLOOR:-0}" = 1 ]; then
+    proxies="$proxies
+byte-relay|$(( ${LLMPROXY_PORT:-19100} + 2 ))|java $PROXY_JVM -jar $RESULTS/llmproxy-bench.jar byte-relay --port {PORT} --upstreams {BACKENDS}"
   fi
   # The trailing '#' matters: run-baseline.sh expands ${BACKEND_CMD:-...{PORT}}, which appends a
   # stray '}' to a BACKEND_CMD given from outside; after '#' it is a shell comment.

@@ -1,0 +1,108 @@
+package dev.llmproxy.bench.floor;
+
+import io.grpc.netty.shaded.io.netty.bootstrap.ServerBootstrap;
+import io.grpc.netty.shaded.io.netty.channel.Channel;
+import io.grpc.netty.shaded.io.netty.channel.ChannelInitializer;
+import io.grpc.netty.shaded.io.netty.channel.EventLoop;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.ServerChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.SocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The floor under issue 11's relay goals: the least a JVM proxy on the same Netty as llmproxy (the
+ * copy inside grpc-netty-shaded, with its native epoll) spends to relay gRPC over HTTP/2. It is a
+ * benchmark instrument, not a proxy: it forwards each stream's HEADERS, DATA and trailers frame by
+ * frame to one of the upstreams (round robin per stream), as the bytes they arrived in, and does
+ * nothing else: no gRPC framing, no parsing, no routing, quota, cache, metrics, deadlines or
+ * failover. Each event loop has one connection to every upstream, shared by the client connections
+ * on that loop (as HAProxy's and llmproxy's upstream connections are shared), so no frame ever
+ * changes threads, the best case for CPU. Received bytes are handed back to the sender's
+ * flow-control window at once, as a byte proxy with a window-sized buffer does.
+ *
+ * <pre>java -jar benchmarks/target/llmproxy-bench.jar byte-relay --port 19120 --upstreams 127.0.0.1:19051,127.0.0.1:19052</pre>
+ *
+ * <p>{@code benchmarks/peers.sh} runs it beside llmproxy, nginx and HAProxy with {@code FLOOR=1}.
+ */
+public final class ByteRelay {
+  private ByteRelay() {}
+
+  /** Runs until the process is stopped; returns only on bad arguments (exit status 2). */
+  public static int run(String[] args, PrintStream err) throws InterruptedException {
+    int port = -1;
+    List<InetSocketAddress> upstreams = new ArrayList<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      switch (args[i]) {
+        case "--port" -> port = parsePort(args[i + 1]);
+        case "--upstreams" -> {
+          for (String hostPort : args[i + 1].split(",")) {
+            int colon = hostPort.lastIndexOf(':');
+            int p = colon < 0 ? -1 : parsePort(hostPort.substring(colon + 1));
+            if (p < 0) {
+              err.println("byte-relay: --upstreams: '" + hostPort + "' is not host:port");
+              return 2;
+            }
+            upstreams.add(InetSocketAddress.createUnresolved(hostPort.substring(0, colon), p));
+          }
+        }
+        default -> {
+          err.println("byte-relay: unknown flag " + args[i] + " (expected: --port N --upstreams host:port,...)");
+          return 2;
+        }
+      }
+    }
+    if (args.length % 2 != 0 || port < 0 || upstreams.isEmpty()) {
+      err.println("usage: byte-relay --port N --upstreams host:port[,host:port...]");
+      return 2;
+    }
+    boolean epoll = Epoll.isAvailable();
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("byte-relay", true),
+        epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    List<InetSocketAddress> resolved = upstreams.stream()
+        .map(a -> new InetSocketAddress(a.getHostString(), a.getPort())).toList();
+    Map<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
+    Function<EventLoop, UpstreamPool> poolOf =
+        loop -> pools.computeIfAbsent(loop, l -> new UpstreamPool(l, resolved, clientType));
+    try {
+      Channel server = new ServerBootstrap().group(group).channel(serverType)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              ch.pipeline().addLast(new ClientSide.Builder(poolOf).build());
+            }
+          })
+          .bind(port).sync().channel();
+      err.println("byte-relay: listening on " + port + " (" + (epoll ? "epoll" : "nio") + "), upstreams " + resolved);
+      server.closeFuture().sync();
+      return 0;
+    } finally {
+      group.shutdownGracefully();
+    }
+  }
+
+  private static int parsePort(String s) {
+    try {
+      int p = Integer.parseInt(s);
+      return p > 0 && p < 65536 ? p : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+}
