@@ -1,5 +1,6 @@
 package dev.llmproxy.server;
 
+import static dev.llmproxy.server.ByteArrayMarshaller.BYTES;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmproxy.server.config.LbPolicy;
@@ -13,10 +14,6 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.micrometer.core.instrument.Counter;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -37,21 +34,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 class MalformedRequestE2ETest {
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  };
 
   private static final int MAX_REQUEST_BYTES = 64 << 10;
 

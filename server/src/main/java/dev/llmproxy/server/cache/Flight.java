@@ -2,6 +2,7 @@ package dev.llmproxy.server.cache;
 
 import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.v1.Completion;
+import dev.llmproxy.server.completion.RelayedChunk;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.FinishReason;
 import io.grpc.Context;
@@ -158,7 +159,10 @@ final class Flight implements ChunkSource {
       chunk = CachedAnswer.chunkOf(completion);
       answerModel = completion.getModel();
     } else {
-      chunk = (CompletionChunk) message;
+      chunk = RelayedChunk.parsed(message);
+      if (chunk == null) {
+        throw new IllegalArgumentException("not an answer message: " + message.getClass().getName());
+      }
     }
     boolean becameOversized = false;
     synchronized (this) {

@@ -3,6 +3,7 @@ package dev.llmproxy.server.observability;
 import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.Completion;
+import dev.llmproxy.server.completion.RelayedChunk;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.FinishReason;
 import dev.llmproxy.v1.Usage;
@@ -107,7 +108,8 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       if (stats.messages++ == 0) {
         stats.firstMessageNanos = nanoTime.getAsLong();
       }
-      if (message instanceof CompletionChunk chunk) {
+      CompletionChunk chunk = RelayedChunk.ending(message); // null for a relayed chunk that ends nothing
+      if (chunk != null) {
         if (chunk.hasUsage()) {
           usage(chunk.getUsage());
         }

@@ -1,6 +1,7 @@
 package dev.llmproxy.server.quota;
 
 import dev.llmproxy.v1.Completion;
+import dev.llmproxy.server.completion.RelayedChunk;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.Usage;
 import io.grpc.Metadata;
@@ -48,7 +49,8 @@ final class CallUsage {
 
   void onMessage(Object message) {
     messages++;
-    if (message instanceof CompletionChunk chunk && chunk.hasUsage()) {
+    CompletionChunk chunk = RelayedChunk.ending(message); // null for a relayed chunk without usage
+    if (chunk != null && chunk.hasUsage()) {
       reportedTokens = total(chunk.getUsage());
     } else if (message instanceof Completion completion && completion.hasUsage()) {
       reportedTokens = total(completion.getUsage());

@@ -3,7 +3,6 @@ package dev.llmproxy.server.service;
 import dev.llmproxy.server.observability.ThrottledLog;
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.CompletionRequest;
-import dev.llmproxy.v1.LlmProxyGrpc;
 import io.grpc.ClientInterceptor;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -19,7 +18,8 @@ import java.util.concurrent.ScheduledExecutorService;
 /**
  * The forwarding {@code llmproxy.v1.LlmProxy} service: each call goes to the channel of the route
  * that {@link RoutingServerInterceptor} resolved, through a flow-controlled {@link Relay}. Bound
- * with the generated method descriptors, so server reflection describes it.
+ * with {@link ProxyMethods}, which keep the generated schema, so server reflection describes it;
+ * stream chunks from gRPC upstreams are relayed as their bytes.
  */
 public final class LlmProxyService {
   private static final Duration FAULT_LOG_INTERVAL = Duration.ofSeconds(10);
@@ -54,9 +54,9 @@ public final class LlmProxyService {
   }
 
   public ServerServiceDefinition bindService() {
-    return ServerServiceDefinition.builder(LlmProxyGrpc.getServiceDescriptor())
-        .addMethod(LlmProxyGrpc.getCompleteMethod(), handler(LlmProxyGrpc.getCompleteMethod()))
-        .addMethod(LlmProxyGrpc.getStreamCompleteMethod(), handler(LlmProxyGrpc.getStreamCompleteMethod()))
+    return ServerServiceDefinition.builder(ProxyMethods.SERVICE)
+        .addMethod(ProxyMethods.COMPLETE, handler(ProxyMethods.COMPLETE))
+        .addMethod(ProxyMethods.STREAM_COMPLETE, handler(ProxyMethods.STREAM_COMPLETE))
         .build();
   }
 

@@ -2,6 +2,7 @@ package dev.llmproxy.server.observability.tracing;
 
 import dev.llmproxy.server.upstream.Route;
 import dev.llmproxy.v1.Completion;
+import dev.llmproxy.server.completion.RelayedChunk;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.CompletionRequest;
 import dev.llmproxy.v1.Usage;
@@ -148,7 +149,8 @@ final class TracingClientInterceptor implements ClientInterceptor {
       if (messages++ == 0 && span.isRecording()) {
         span.setAttribute(SpanAttributes.TIME_TO_FIRST_CHUNK, (System.nanoTime() - startNanos) / 1e9);
       }
-      if (message instanceof CompletionChunk chunk) {
+      CompletionChunk chunk = RelayedChunk.ending(message); // null for a relayed chunk that ends nothing
+      if (chunk != null) {
         if (chunk.hasUsage()) {
           usage(chunk.getUsage());
         }
