@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -39,10 +40,16 @@ import java.util.function.Function;
  *
  * <p>{@code benchmarks/peers.sh} runs it beside llmproxy, nginx and HAProxy with {@code FLOOR=1}.
  */
-public final class ByteRelay {
-  private ByteRelay() {}
+public final class ByteRelay implements AutoCloseable {
+  private final EventLoopGroup group;
+  private final Channel server;
 
-  /** Runs until the process is stopped; returns only on bad arguments (exit status 2). */
+  private ByteRelay(EventLoopGroup group, Channel server) {
+    this.group = group;
+    this.server = server;
+  }
+
+  /** {@code byte-relay --port N --upstreams host:port,...}: runs until the process is stopped; 2 on bad flags. */
   public static int run(String[] args, PrintStream err) throws InterruptedException {
     int port = -1;
     List<InetSocketAddress> upstreams = new ArrayList<>();
@@ -57,7 +64,7 @@ public final class ByteRelay {
               err.println("byte-relay: --upstreams: '" + hostPort + "' is not host:port");
               return 2;
             }
-            upstreams.add(InetSocketAddress.createUnresolved(hostPort.substring(0, colon), p));
+            upstreams.add(new InetSocketAddress(hostPort.substring(0, colon), p));
           }
         }
         default -> {
@@ -70,16 +77,24 @@ public final class ByteRelay {
       err.println("usage: byte-relay --port N --upstreams host:port[,host:port...]");
       return 2;
     }
+    try (ByteRelay relay = start(port, upstreams)) {
+      err.println("byte-relay: listening on " + relay.port() + ", upstreams " + upstreams);
+      relay.server.closeFuture().sync();
+    }
+    return 0;
+  }
+
+  /** Listens on {@code port} (0: any free one) of every address and relays to {@code upstreams}. */
+  public static ByteRelay start(int port, List<InetSocketAddress> upstreams) throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("byte-relay", true),
         epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-    List<InetSocketAddress> resolved = upstreams.stream()
-        .map(a -> new InetSocketAddress(a.getHostString(), a.getPort())).toList();
+    List<InetSocketAddress> targets = List.copyOf(upstreams);
     Map<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
     Function<EventLoop, UpstreamPool> poolOf =
-        loop -> pools.computeIfAbsent(loop, l -> new UpstreamPool(l, resolved, clientType));
+        loop -> pools.computeIfAbsent(loop, l -> new UpstreamPool(l, targets, clientType));
     try {
       Channel server = new ServerBootstrap().group(group).channel(serverType)
           .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -89,18 +104,28 @@ public final class ByteRelay {
             }
           })
           .bind(port).sync().channel();
-      err.println("byte-relay: listening on " + port + " (" + (epoll ? "epoll" : "nio") + "), upstreams " + resolved);
-      server.closeFuture().sync();
-      return 0;
-    } finally {
+      return new ByteRelay(group, server);
+    } catch (Exception e) { // bind failures too, which Netty rethrows unchecked
       group.shutdownGracefully();
+      throw e;
     }
+  }
+
+  public int port() {
+    return ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  /** Closes the listener and every connection. */
+  @Override
+  public void close() throws InterruptedException {
+    server.close().sync();
+    group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
   }
 
   private static int parsePort(String s) {
     try {
       int p = Integer.parseInt(s);
-      return p > 0 && p < 65536 ? p : -1;
+      return p >= 0 && p < 65536 ? p : -1;
     } catch (NumberFormatException e) {
       return -1;
     }
