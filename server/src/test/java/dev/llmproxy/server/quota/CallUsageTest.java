@@ -2,6 +2,7 @@ package dev.llmproxy.server.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llmproxy.server.completion.RelayedChunk;
 import dev.llmproxy.v1.Completion;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.Usage;
@@ -27,6 +28,13 @@ class CallUsageTest {
     usage.onMessage(chunk(1).toBuilder().setUsage(usage(50, 90)).build());
     assertThat(usage.usedTokens(Status.Code.OK)).isEqualTo(140);
     assertThat(usage.refundsRequest(Status.Code.OK)).isFalse();
+  }
+
+  @Test
+  void chargesTheUsageOfARelayedLastChunk() throws Exception {
+    usage.onMessage(RelayedChunk.of(chunk(0).toByteArray()));
+    usage.onMessage(RelayedChunk.of(chunk(1).toBuilder().setUsage(usage(50, 90)).build().toByteArray()));
+    assertThat(usage.usedTokens(Status.Code.OK)).isEqualTo(140);
   }
 
   @Test

@@ -228,6 +228,11 @@ class TracingE2ETest {
     SpanData miss = spans(missTrace).stream().filter(s -> s.getKind() == SpanKind.SERVER).findFirst().orElseThrow();
     assertThat(attr(miss, "llmproxy.cache.result")).isEqualTo("miss");
     assertThat(miss.getAttributes().get(AttributeKey.doubleKey("gen_ai.response.time_to_first_chunk"))).isNotNull();
+    // The miss was relayed from a gRPC upstream as bytes: its attempt span still reads the last chunk's usage.
+    SpanData attempt = spans(missTrace).stream().filter(s -> s.getKind() == SpanKind.CLIENT).findFirst().orElseThrow();
+    assertThat(longAttr(attempt, "gen_ai.usage.output_tokens")).isEqualTo(4);
+    assertThat(attempt.getAttributes().get(AttributeKey.stringArrayKey("gen_ai.response.finish_reasons")))
+        .containsExactly("length");
     SpanData hit = spans(hitTrace).get(0);
     assertThat(hit.getKind()).isEqualTo(SpanKind.SERVER);
     assertThat(hit.getParentSpanId()).isEqualTo(hitParent);
