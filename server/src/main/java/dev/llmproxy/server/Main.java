@@ -28,6 +28,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    withoutNettyRecycler(System.getProperties());
     quietNettyLeakDetection(System.getProperties());
     System.exit(Cli.run(args, System.out, System.err));
   }
@@ -45,6 +46,22 @@ public final class Main {
       ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
     }
   }
+
+  /**
+   * Netty's object recycler (pooled buffer wrappers, write entries) costs more than it saves here: in
+   * an async-profiler profile of paced streams its thread-local pools and queues were about 10% of
+   * the event loops' time, and the same build with it off spent 11–13% less CPU per back-to-back
+   * stream in two interleaved A/Bs (either order) and less per paced stream (issue 11, {@code
+   * benchmarks/ab.sh}). The process turns it off unless the operator set its property. It must run
+   * before any Netty class reads it, so first thing in {@code main}. Tests keep Netty's default.
+   */
+  static void withoutNettyRecycler(Properties properties) {
+    if (properties.getProperty(RECYCLER_CAPACITY) == null) {
+      properties.setProperty(RECYCLER_CAPACITY, "0");
+    }
+  }
+
+  static final String RECYCLER_CAPACITY = "io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread";
 
   /** Runs the command line as {@code main} would, without exiting; returns the exit code. */
   static int run(String[] args, PrintStream out, PrintStream err) {

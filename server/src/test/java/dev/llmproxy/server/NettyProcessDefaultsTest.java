@@ -8,7 +8,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class NettyLeakDetectionTest {
+class NettyProcessDefaultsTest {
   private ResourceLeakDetector.Level before;
 
   @BeforeEach
@@ -37,5 +37,24 @@ class NettyLeakDetectionTest {
     Main.quietNettyLeakDetection(asked);
 
     assertThat(ResourceLeakDetector.getLevel()).isEqualTo(ResourceLeakDetector.Level.SIMPLE);
+  }
+
+  @Test
+  void theProcessTurnsTheRecyclerOff() {
+    Properties properties = new Properties();
+
+    Main.withoutNettyRecycler(properties);
+
+    assertThat(properties.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread")).isEqualTo("0");
+  }
+
+  @Test
+  void anOperatorsRecyclerCapacityIsKept() {
+    Properties asked = new Properties();
+    asked.setProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread", "4096");
+
+    Main.withoutNettyRecycler(asked);
+
+    assertThat(asked.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread")).isEqualTo("4096");
   }
 }
