@@ -1,12 +1,8 @@
 package dev.llmproxy.server.observability;
 
+import dev.llmproxy.server.completion.AnswerEnd;
 import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.server.upstream.Route;
-import dev.llmproxy.v1.Completion;
-import dev.llmproxy.server.completion.RelayedChunk;
-import dev.llmproxy.v1.CompletionChunk;
-import dev.llmproxy.v1.FinishReason;
-import dev.llmproxy.v1.Usage;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Deadline;
@@ -108,20 +104,18 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       if (stats.messages++ == 0) {
         stats.firstMessageNanos = nanoTime.getAsLong();
       }
-      CompletionChunk chunk = RelayedChunk.ending(message); // null for a relayed chunk that ends nothing
-      if (chunk != null) {
-        if (chunk.hasUsage()) {
-          usage(chunk.getUsage());
+      AnswerEnd end = AnswerEnd.of(message); // null for every chunk but the last
+      if (end != null) {
+        if (end.usage() != null) {
+          stats.promptTokens = end.usage().getPromptTokens();
+          stats.completionTokens = end.usage().getCompletionTokens();
         }
-        if (chunk.getFinishReasonValue() != 0) { // only on the last chunk
-          stats.finishReason = finishReason(chunk.getFinishReason());
+        if (end.finishReason() != null) {
+          stats.finishReason = end.finishReason();
         }
-      } else if (message instanceof Completion completion) {
-        if (completion.hasUsage()) {
-          usage(completion.getUsage());
+        if (end.model() != null) {
+          stats.responseModel = end.model();
         }
-        stats.finishReason = finishReason(completion.getFinishReason());
-        stats.responseModel = completion.getModel().isEmpty() ? null : completion.getModel();
       }
       super.sendMessage(message);
       for (CallObserver observer : observers) {
@@ -163,11 +157,6 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
       }
     }
 
-    private void usage(Usage usage) {
-      stats.promptTokens = usage.getPromptTokens();
-      stats.completionTokens = usage.getCompletionTokens();
-    }
-
     private void learnFromContext() {
       if (stats.route == null) {
         Route route = ProxyContext.ROUTE.get();
@@ -185,17 +174,6 @@ public final class CallObservingServerInterceptor implements ServerInterceptor {
         stats.keyId = ProxyContext.API_KEY_ID.get();
       }
     }
-  }
-
-  private static String finishReason(FinishReason reason) {
-    return switch (reason) {
-      case FINISH_REASON_UNSPECIFIED -> null;
-      case FINISH_REASON_STOP -> "stop";
-      case FINISH_REASON_LENGTH -> "length";
-      case FINISH_REASON_CONTENT_FILTER -> "content_filter";
-      default -> reason.name().startsWith("FINISH_REASON_")
-          ? reason.name().substring("FINISH_REASON_".length()).toLowerCase(java.util.Locale.ROOT) : null;
-    };
   }
 
   private static final class CancelListener<ReqT> extends SimpleForwardingServerCallListener<ReqT> {

@@ -1,8 +1,6 @@
 package dev.llmproxy.server.quota;
 
-import dev.llmproxy.v1.Completion;
-import dev.llmproxy.server.completion.RelayedChunk;
-import dev.llmproxy.v1.CompletionChunk;
+import dev.llmproxy.server.completion.AnswerEnd;
 import dev.llmproxy.v1.Usage;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -49,11 +47,9 @@ final class CallUsage {
 
   void onMessage(Object message) {
     messages++;
-    CompletionChunk chunk = RelayedChunk.ending(message); // null for a relayed chunk without usage
-    if (chunk != null && chunk.hasUsage()) {
-      reportedTokens = total(chunk.getUsage());
-    } else if (message instanceof Completion completion && completion.hasUsage()) {
-      reportedTokens = total(completion.getUsage());
+    AnswerEnd end = AnswerEnd.of(message); // null for every chunk but the last
+    if (end != null && end.usage() != null) {
+      reportedTokens = total(end.usage());
     }
   }
 

@@ -1,11 +1,8 @@
 package dev.llmproxy.server.observability.tracing;
 
+import dev.llmproxy.server.completion.AnswerEnd;
 import dev.llmproxy.server.upstream.Route;
-import dev.llmproxy.v1.Completion;
-import dev.llmproxy.server.completion.RelayedChunk;
-import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.CompletionRequest;
-import dev.llmproxy.v1.Usage;
 import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -149,33 +146,26 @@ final class TracingClientInterceptor implements ClientInterceptor {
       if (messages++ == 0 && span.isRecording()) {
         span.setAttribute(SpanAttributes.TIME_TO_FIRST_CHUNK, (System.nanoTime() - startNanos) / 1e9);
       }
-      CompletionChunk chunk = RelayedChunk.ending(message); // null for a relayed chunk that ends nothing
-      if (chunk != null) {
-        if (chunk.hasUsage()) {
-          usage(chunk.getUsage());
+      AnswerEnd end = AnswerEnd.of(message); // null for every chunk but the last
+      if (end != null) {
+        if (end.usage() != null) {
+          promptTokens = end.usage().getPromptTokens();
+          completionTokens = end.usage().getCompletionTokens();
         }
-        if (chunk.getFinishReasonValue() != 0) {
-          finishReason = chunk.getFinishReason().name();
+        if (end.finishReason() != null) {
+          finishReason = end.finishReason();
         }
-      } else if (message instanceof Completion completion) {
-        if (completion.hasUsage()) {
-          usage(completion.getUsage());
+        if (end.model() != null) {
+          responseModel = end.model();
         }
-        finishReason = completion.getFinishReason().name();
-        responseModel = completion.getModel().isEmpty() ? null : completion.getModel();
       }
       super.onMessage(message);
-    }
-
-    private void usage(Usage usage) {
-      promptTokens = usage.getPromptTokens();
-      completionTokens = usage.getCompletionTokens();
     }
 
     @Override
     public void onClose(Status status, Metadata trailers) {
       if (span.isRecording()) {
-        SpanAttributes.answer(span, responseModel, promptTokens, completionTokens, finishReason(finishReason));
+        SpanAttributes.answer(span, responseModel, promptTokens, completionTokens, finishReason);
         span.setAttribute(SpanAttributes.RPC_GRPC_STATUS, (long) status.getCode().value());
         if (!status.isOk()) {
           // Every failed attempt is an error here, busy or cancelled ones included: it is what
@@ -185,13 +175,6 @@ final class TracingClientInterceptor implements ClientInterceptor {
       }
       span.end();
       super.onClose(status, trailers);
-    }
-
-    private static String finishReason(String enumName) {
-      if (enumName == null || !enumName.startsWith("FINISH_REASON_") || enumName.endsWith("UNSPECIFIED")) {
-        return null;
-      }
-      return enumName.substring("FINISH_REASON_".length()).toLowerCase(java.util.Locale.ROOT);
     }
   }
 }
