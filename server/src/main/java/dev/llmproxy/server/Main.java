@@ -56,7 +56,8 @@ public final class Main {
    * before any Netty class reads it, so first thing in {@code main}. Tests keep Netty's default.
    */
   static void withoutNettyRecycler(Properties properties) {
-    if (properties.getProperty(RECYCLER_CAPACITY) == null) {
+    if (properties.getProperty(RECYCLER_CAPACITY) == null
+        && properties.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacity") == null) { // its older name
       properties.setProperty(RECYCLER_CAPACITY, "0");
     }
   }

@@ -57,4 +57,14 @@ class NettyProcessDefaultsTest {
 
     assertThat(asked.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread")).isEqualTo("4096");
   }
+
+  @Test
+  void anOperatorsCapacityUnderTheOlderNameIsKeptToo() {
+    Properties asked = new Properties();
+    asked.setProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacity", "4096");
+
+    Main.withoutNettyRecycler(asked);
+
+    assertThat(asked.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread")).isNull();
+  }
 }
