@@ -8,12 +8,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** {@code --name value} flags of a benchmark command, with defaults; unknown flags are errors. */
-final class Options {
+/**
+ * {@code --name value} (or {@code --name=value}) flags of a benchmark command, with defaults;
+ * unknown flags are errors. Public for the commands outside this package ({@code byte-relay}).
+ */
+public final class Options {
   private final Map<String, String> values = new HashMap<>();
   private final Set<String> read = new HashSet<>();
 
-  Options(String[] args) {
+  /** @throws IllegalArgumentException for an argument that is not a flag, or a flag without value */
+  public Options(String[] args) {
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if (!arg.startsWith("--")) {
@@ -30,12 +34,12 @@ final class Options {
     }
   }
 
-  String string(String name, String defaultValue) {
+  public String string(String name, String defaultValue) {
     read.add(name);
     return values.getOrDefault(name, defaultValue);
   }
 
-  int integer(String name, int defaultValue) {
+  public int integer(String name, int defaultValue) {
     String v = string(name, null);
     try {
       return v == null ? defaultValue : Integer.parseInt(v);
@@ -85,7 +89,7 @@ final class Options {
   }
 
   /** Fails on a flag no one asked for: a typo must not silently run the default benchmark. */
-  void rejectUnknown() {
+  public void rejectUnknown() {
     for (String name : values.keySet()) {
       if (!read.contains(name)) {
         throw new IllegalArgumentException("--" + name + ": unknown flag (expected one of: --"

@@ -1,5 +1,6 @@
 package dev.llmproxy.bench.floor;
 
+import dev.llmproxy.bench.Options;
 import io.grpc.netty.shaded.io.netty.bootstrap.ServerBootstrap;
 import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.ChannelInitializer;
@@ -49,32 +50,26 @@ public final class ByteRelay implements AutoCloseable {
     this.server = server;
   }
 
+  private static final String USAGE = "usage: byte-relay --port N --upstreams host:port[,host:port...]";
+
   /** {@code byte-relay --port N --upstreams host:port,...}: runs until the process is stopped; 2 on bad flags. */
   public static int run(String[] args, PrintStream err) throws InterruptedException {
-    int port = -1;
-    List<InetSocketAddress> upstreams = new ArrayList<>();
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      switch (args[i]) {
-        case "--port" -> port = parsePort(args[i + 1]);
-        case "--upstreams" -> {
-          for (String hostPort : args[i + 1].split(",")) {
-            int colon = hostPort.lastIndexOf(':');
-            int p = colon < 0 ? -1 : parsePort(hostPort.substring(colon + 1));
-            if (p < 0) {
-              err.println("byte-relay: --upstreams: '" + hostPort + "' is not host:port");
-              return 2;
-            }
-            upstreams.add(new InetSocketAddress(hostPort.substring(0, colon), p));
-          }
-        }
-        default -> {
-          err.println("byte-relay: unknown flag " + args[i] + " (expected: --port N --upstreams host:port,...)");
-          return 2;
-        }
+    int port;
+    List<InetSocketAddress> upstreams;
+    try {
+      Options options = new Options(args);
+      port = options.integer("port", -1);
+      upstreams = addresses(options.string("upstreams", ""));
+      options.rejectUnknown();
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("--port: " + port + " (expected: 0 to 65535)");
       }
-    }
-    if (args.length % 2 != 0 || port < 0 || upstreams.isEmpty()) {
-      err.println("usage: byte-relay --port N --upstreams host:port[,host:port...]");
+      if (upstreams.isEmpty()) {
+        throw new IllegalArgumentException("--upstreams: missing (expected: host:port[,host:port...])");
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("byte-relay: " + e.getMessage());
+      err.println(USAGE);
       return 2;
     }
     try (ByteRelay relay = start(port, upstreams)) {
@@ -82,6 +77,19 @@ public final class ByteRelay implements AutoCloseable {
       relay.server.closeFuture().sync();
     }
     return 0;
+  }
+
+  private static List<InetSocketAddress> addresses(String list) {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (String hostPort : list.isEmpty() ? new String[0] : list.split(",")) {
+      int colon = hostPort.lastIndexOf(':');
+      int p = colon < 0 ? -1 : parsePort(hostPort.substring(colon + 1));
+      if (p < 0) {
+        throw new IllegalArgumentException("--upstreams: '" + hostPort + "' is not host:port");
+      }
+      out.add(new InetSocketAddress(hostPort.substring(0, colon), p));
+    }
+    return out;
   }
 
   /** Listens on {@code port} (0: any free one) of every address and relays to {@code upstreams}. */

@@ -85,6 +85,6 @@ class ByteRelayTest {
     assertThat(ByteRelay.run(new String[] {"--port", "0", "--upstreams", "nohost"}, out)).isEqualTo(2);
     assertThat(ByteRelay.run(new String[] {"--port", "x", "--upstreams", "127.0.0.1:1"}, out)).isEqualTo(2);
     assertThat(ByteRelay.run(new String[] {"--speed", "9"}, out)).isEqualTo(2);
-    assertThat(err.toString()).contains("'nohost' is not host:port", "usage: byte-relay", "unknown flag --speed");
+    assertThat(err.toString()).contains("'nohost' is not host:port", "usage: byte-relay", "--speed: unknown flag");
   }
 }
