@@ -1,8 +1,8 @@
 package dev.llmproxy.server.cache;
 
+import dev.llmproxy.server.completion.RelayedChunk;
 import dev.llmproxy.server.service.ProxyContext;
 import dev.llmproxy.v1.Completion;
-import dev.llmproxy.server.completion.RelayedChunk;
 import dev.llmproxy.v1.CompletionChunk;
 import dev.llmproxy.v1.FinishReason;
 import io.grpc.Context;
