@@ -40,17 +40,9 @@ esac
 N=${N:-$n_default}
 python3 "$MKBODY" "$OUT/body.bin" "$tokens" "" >/dev/null
 
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-await_port() {  # port: polls until something listens, at most 60 s
-  for _ in $(seq 1 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "ab: nothing listens on port $1 after 60 s" >&2; exit 1
-}
+SCRIPT=ab
+# shellcheck source=processes.sh
+source "$ROOT/benchmarks/processes.sh"
 
 B1=$PORT_BASE; B2=$((PORT_BASE + 1))
 for port in $B1 $B2; do
