@@ -14,8 +14,9 @@ import java.util.Map;
 /**
  * {@code java -jar benchmarks/target/llmproxy-bench.jar <scenario> [--flag value ...]}: runs one
  * scenario, prints progress, writes {@code <results>/<scenario>-<time>.json} (and {@code .png} for
- * scenarios with a chart). {@code jmh [JMH options]} runs the JMH benchmarks; {@code byte-relay} runs
- * the {@link dev.llmproxy.bench.floor.ByteRelay} instrument.
+ * scenarios with a chart). {@code jmh [JMH options]} runs the JMH benchmarks; {@code byte-relay} and
+ * {@code grpc-relay} run the {@link dev.llmproxy.bench.floor.ByteRelay} and {@link
+ * dev.llmproxy.bench.floor.GrpcRelay} instruments.
  */
 public final class BenchMain {
   private static final List<Scenario> SCENARIOS = List.of(new LoadCommand(), new OverheadScenario(),
@@ -34,6 +35,9 @@ public final class BenchMain {
     }
     if (args[0].equals("byte-relay")) {
       return dev.llmproxy.bench.floor.ByteRelay.run(Arrays.copyOfRange(args, 1, args.length), err);
+    }
+    if (args[0].equals("grpc-relay")) {
+      return dev.llmproxy.bench.floor.GrpcRelay.run(Arrays.copyOfRange(args, 1, args.length), err);
     }
     if (args[0].equals("jmh")) {
       org.openjdk.jmh.Main.main(Arrays.copyOfRange(args, 1, args.length));
@@ -120,6 +124,7 @@ public final class BenchMain {
         usage: java -jar benchmarks/target/llmproxy-bench.jar SCENARIO [--flag value ...]
                java -jar benchmarks/target/llmproxy-bench.jar jmh [JMH options, e.g. -f 1 -wi 3 -i 5]
                java -jar benchmarks/target/llmproxy-bench.jar byte-relay --port N --upstreams host:port,...
+               java -jar benchmarks/target/llmproxy-bench.jar grpc-relay --port N --upstreams host:port,...
 
         Scenarios start the simulated upstreams and the proxy as processes of their own on loopback
         (from --server-jar, default server/target/llmproxy-server.jar), stop them by PID when done,

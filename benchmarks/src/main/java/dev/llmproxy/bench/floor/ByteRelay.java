@@ -1,6 +1,5 @@
 package dev.llmproxy.bench.floor;
 
-import dev.llmproxy.bench.Options;
 import io.grpc.netty.shaded.io.netty.bootstrap.ServerBootstrap;
 import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.ChannelInitializer;
@@ -19,7 +18,6 @@ import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -54,42 +52,19 @@ public final class ByteRelay implements AutoCloseable {
 
   /** {@code byte-relay --port N --upstreams host:port,...}: runs until the process is stopped; 2 on bad flags. */
   public static int run(String[] args, PrintStream err) throws InterruptedException {
-    int port;
-    List<InetSocketAddress> upstreams;
+    RelayFlags flags;
     try {
-      Options options = new Options(args);
-      port = options.integer("port", -1);
-      upstreams = addresses(options.string("upstreams", ""));
-      options.rejectUnknown();
-      if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("--port: " + port + " (expected: 0 to 65535)");
-      }
-      if (upstreams.isEmpty()) {
-        throw new IllegalArgumentException("--upstreams: missing (expected: host:port[,host:port...])");
-      }
+      flags = RelayFlags.parse(args);
     } catch (IllegalArgumentException e) {
       err.println("byte-relay: " + e.getMessage());
       err.println(USAGE);
       return 2;
     }
-    try (ByteRelay relay = start(port, upstreams)) {
-      err.println("byte-relay: listening on " + relay.port() + ", upstreams " + upstreams);
+    try (ByteRelay relay = start(flags.port(), flags.upstreams())) {
+      err.println("byte-relay: listening on " + relay.port() + ", upstreams " + flags.upstreams());
       relay.server.closeFuture().sync();
     }
     return 0;
-  }
-
-  private static List<InetSocketAddress> addresses(String list) {
-    List<InetSocketAddress> out = new ArrayList<>();
-    for (String hostPort : list.isEmpty() ? new String[0] : list.split(",")) {
-      int colon = hostPort.lastIndexOf(':');
-      int p = colon < 0 ? -1 : parsePort(hostPort.substring(colon + 1));
-      if (p < 0) {
-        throw new IllegalArgumentException("--upstreams: '" + hostPort + "' is not host:port");
-      }
-      out.add(new InetSocketAddress(hostPort.substring(0, colon), p));
-    }
-    return out;
   }
 
   /** Listens on {@code port} (0: any free one) of every address and relays to {@code upstreams}. */
@@ -128,14 +103,5 @@ public final class ByteRelay implements AutoCloseable {
   public void close() throws InterruptedException {
     server.close().sync();
     group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
-  }
-
-  private static int parsePort(String s) {
-    try {
-      int p = Integer.parseInt(s);
-      return p >= 0 && p < 65536 ? p : -1;
-    } catch (NumberFormatException e) {
-      return -1;
-    }
   }
 }

@@ -1,16 +1,15 @@
 package dev.llmproxy.server.service;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.llmproxy.server.completion.MessageBytes;
 import dev.llmproxy.server.completion.RelayedChunk;
 import dev.llmproxy.v1.CompletionChunk;
 import io.grpc.Drainable;
 import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 
 /**
@@ -30,7 +29,7 @@ final class ChunkMarshaller implements MethodDescriptor.Marshaller<Object> {
   @Override
   public InputStream stream(Object value) {
     if (value instanceof RelayedChunk relayed) {
-      return new ChunkBytes(relayed.bytes());
+      return new MessageBytes(relayed.bytes());
     }
     return generated.stream((CompletionChunk) value);
   }
@@ -38,7 +37,7 @@ final class ChunkMarshaller implements MethodDescriptor.Marshaller<Object> {
   @Override
   public Object parse(InputStream stream) {
     if (stream instanceof Drainable) {
-      // An in-process sender's stream over its message (grpc's, or ChunkBytes): the generated
+      // An in-process sender's stream over its message (grpc's, or MessageBytes): the generated
       // marshaller takes the message itself without a copy where it can.
       return generated.parse(stream);
     }
@@ -63,20 +62,5 @@ final class ChunkMarshaller implements MethodDescriptor.Marshaller<Object> {
       throw new IOException("message length " + length + " but " + (read != length ? read : "more") + " bytes");
     }
     return bytes;
-  }
-
-  /** A relayed chunk's bytes as the framer takes them: length known, drained in one write. */
-  private static final class ChunkBytes extends ByteArrayInputStream implements KnownLength, Drainable {
-    ChunkBytes(byte[] bytes) {
-      super(bytes);
-    }
-
-    @Override
-    public int drainTo(OutputStream target) throws IOException {
-      int n = count - pos;
-      target.write(buf, pos, n);
-      pos = count;
-      return n;
-    }
   }
 }
