@@ -27,16 +27,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The second floor under issue 11's relay goals: the least a relay built on grpc-java (the transport
- * llmproxy uses on both legs) spends, where {@link ByteRelay} is the least one on bare Netty. It is
- * grpc-java's own proxy shape and nothing more: every {@code llmproxy.v1.LlmProxy} method served with
- * byte-array marshallers (no parsing), each call forwarded to one of the upstreams in turn (a
- * channel each, round robin per call), headers, messages and trailers passed through, the client's
- * deadline and cancellation passed on (by grpc's context). Flow control is llmproxy's: up to eight messages asked of the
- * upstream ahead while the client's side is ready, more on {@code onReady}. The transport settings
- * are llmproxy's too: Netty with native epoll, grpc's default event loops, {@code directExecutor}
- * on both legs, retries off, a fixed 64 KiB window on the upstream connections. No interceptors,
- * stream tracers, routing, quota, cache, metrics, failover or stall detection.
+ * The second floor under issue 11's relay goals: the least a relay built on grpc-java (the
+ * transport llmproxy uses on both legs) spends, where {@link ByteRelay} is the least one on bare
+ * Netty. It is grpc-java's own proxy shape and nothing more: every {@code llmproxy.v1.LlmProxy}
+ * method served with byte-array marshallers (no parsing), each call forwarded to one of the
+ * upstreams in turn (a channel each, round robin per call), headers, messages and trailers passed
+ * through, the client's deadline and cancellation passed on (by grpc's context). Flow control is
+ * llmproxy's: up to eight messages asked of the upstream ahead while the client's side is ready,
+ * more on {@code onReady}. The transport settings are llmproxy's too: Netty with native epoll,
+ * grpc's default event loops, {@code directExecutor} on both legs, retries off, a fixed 64 KiB
+ * window on the upstream connections, messages read and written without per-message buffers. No
+ * interceptors, stream tracers, routing, quota, cache, metrics, failover or stall detection.
  *
  * <p>So llmproxy's CPU less this relay's is what llmproxy's own work costs, and this relay's less
  * {@link ByteRelay}'s is what grpc-java's message layer costs.

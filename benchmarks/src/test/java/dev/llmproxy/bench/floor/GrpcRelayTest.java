@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  * passes on as llmproxy does: a client's cancellation and deadline reach the upstream.
  */
 class GrpcRelayTest extends FloorRelayContract {
-  private static final CompletionRequest LONG = CompletionRequest.newBuilder().setPrompt("go on").setMaxTokens(2000).build();
+  private static final CompletionRequest LONG =
+      CompletionRequest.newBuilder().setPrompt("go on").setMaxTokens(2000).build();
 
   @Override
   String name() {
