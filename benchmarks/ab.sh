@@ -14,7 +14,11 @@
 # Knobs: N (calls per round), SKIP (rounds left out of the medians, default 3), OUT (results folder),
 # PORT_BASE (default 19350), JAVA_A / JAVA_B (the java binary for each build, default java) and
 # OPTS_A / OPTS_B (extra JVM options for each build, split on spaces), so one build can also be
-# compared with itself under two JVMs or settings. Needs h2load (nghttp2-client) and
+# compared with itself under two JVMs or settings, and ARGS_A / ARGS_B (what follows `-jar JAR`,
+# {PORT} and {UPSTREAMS} filled in; default a proxy with --lb round_robin), so a floor instrument can
+# stand in for build B:
+#   ARGS_B='grpc-relay --port {PORT} --upstreams {UPSTREAMS}' OPTS_B='<the Netty settings peers.sh
+#   gives the floors>' benchmarks/ab.sh unary 6 llmproxy-server.jar llmproxy-bench.jar Needs h2load (nghttp2-client) and
 # ../shared/bench/mkbody.py. Every process is started here and stopped by its PID at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,11 +56,14 @@ for port in $B1 $B2; do
 done
 PROXY_PIDS=(); PROXY_PORTS=()
 JAVAS=("${JAVA_A:-java}" "${JAVA_B:-java}")
+DEFAULT_ARGS='--port {PORT} --upstreams {UPSTREAMS} --lb round_robin'
 for i in 0 1; do
   port=$((PORT_BASE + 10 + i))
   if [ "$i" = 0 ]; then read -r -a opts <<<"${OPTS_A:-}"; else read -r -a opts <<<"${OPTS_B:-}"; fi
-  "${JAVAS[$i]}" -Xms1g -Xmx1g ${opts[@]+"${opts[@]}"} -jar "${JARS[$i]}" --port "$port" --upstreams "127.0.0.1:$B1,127.0.0.1:$B2" \
-    --lb round_robin >"$OUT/proxy-$i.log" 2>&1 &
+  if [ "$i" = 0 ]; then args=${ARGS_A:-$DEFAULT_ARGS}; else args=${ARGS_B:-$DEFAULT_ARGS}; fi
+  args=${args//\{PORT\}/$port}; args=${args//\{UPSTREAMS\}/127.0.0.1:$B1,127.0.0.1:$B2}
+  read -r -a args <<<"$args"
+  "${JAVAS[$i]}" -Xms1g -Xmx1g ${opts[@]+"${opts[@]}"} -jar "${JARS[$i]}" "${args[@]}" >"$OUT/proxy-$i.log" 2>&1 &
   PIDS+=($!); PROXY_PIDS+=($!); PROXY_PORTS+=("$port")
 done
 for port in $B1 $B2 "${PROXY_PORTS[@]}"; do await_port "$port"; done
