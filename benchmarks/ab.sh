@@ -17,9 +17,10 @@
 # compared with itself under two JVMs or settings, and ARGS_A / ARGS_B (what follows `-jar JAR`,
 # {PORT} and {UPSTREAMS} filled in; default a proxy with --lb round_robin), so a floor instrument can
 # stand in for build B:
-#   ARGS_B='grpc-relay --port {PORT} --upstreams {UPSTREAMS}' OPTS_B='<the Netty settings peers.sh
-#   gives the floors>' benchmarks/ab.sh unary 6 llmproxy-server.jar llmproxy-bench.jar Needs h2load (nghttp2-client) and
-# ../shared/bench/mkbody.py. Every process is started here and stopped by its PID at the end.
+#   ARGS_B='grpc-relay --port {PORT} --upstreams {UPSTREAMS}' \
+#     benchmarks/ab.sh paced64 6 llmproxy-server.jar llmproxy-bench.jar
+# Needs h2load (nghttp2-client) and ../shared/bench/mkbody.py. Every process is started here and
+# stopped by its PID at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MKBODY=${MKBODY:-$ROOT/../shared/bench/mkbody.py}

@@ -18,7 +18,8 @@
 #   FLOOR=1 benchmarks/peers.sh                           # also the two floors: byte-relay, the least a
 #                                                         # JVM relay on llmproxy's Netty spends, and
 #                                                         # grpc-relay, the least one on grpc-java
-#                                                         # (see ByteRelay and GrpcRelay)
+#                                                         # (see ByteRelay and GrpcRelay; both apply
+#                                                         # llmproxy's Netty process defaults)
 #
 # Needs nginx, haproxy and h2load (apt-get install -y nginx haproxy nghttp2-client) and the built
 # server jar (./mvnw -q -DskipTests package); the jar is copied into the results folder first, so a
@@ -40,9 +41,6 @@ mkdir -p "$RESULTS"
 cp "$JAR" "$RESULTS/llmproxy-server.jar"
 JAR=$RESULTS/llmproxy-server.jar
 PROXY_JVM=${PROXY_JVM:--Xms1g -Xmx1g}
-# The floors run with the two Netty settings llmproxy's main applies to itself (leak detection and
-# the object recycler off), so the three JVMs differ only in what they do per call.
-FLOOR_JVM="$PROXY_JVM -Dio.grpc.netty.shaded.io.netty.leakDetection.level=disabled -Dio.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread=0"
 if [ "${FLOOR:-0}" = 1 ]; then
   BENCH_JAR=${BENCH_JAR:-$ROOT/benchmarks/target/llmproxy-bench.jar}
   [ -f "$BENCH_JAR" ] || { echo "peers: FLOOR=1 needs $BENCH_JAR (./mvnw -q -DskipTests package)" >&2; exit 2; }
@@ -75,8 +73,8 @@ llmproxy-before|$(( ${LLMPROXY_PORT:-19100} + 1 ))|java $PROXY_JVM -jar $RESULTS
   fi
   if [ "${FLOOR:-0}" = 1 ]; then
     proxies="$proxies
-byte-relay|$(( ${LLMPROXY_PORT:-19100} + 2 ))|java $FLOOR_JVM -jar $RESULTS/llmproxy-bench.jar byte-relay --port {PORT} --upstreams {BACKENDS}
-grpc-relay|$(( ${LLMPROXY_PORT:-19100} + 3 ))|java $FLOOR_JVM -jar $RESULTS/llmproxy-bench.jar grpc-relay --port {PORT} --upstreams {BACKENDS}"
+byte-relay|$(( ${LLMPROXY_PORT:-19100} + 2 ))|java $PROXY_JVM -jar $RESULTS/llmproxy-bench.jar byte-relay --port {PORT} --upstreams {BACKENDS}
+grpc-relay|$(( ${LLMPROXY_PORT:-19100} + 3 ))|java $PROXY_JVM -jar $RESULTS/llmproxy-bench.jar grpc-relay --port {PORT} --upstreams {BACKENDS}"
   fi
   # The trailing '#' matters: run-baseline.sh expands ${BACKEND_CMD:-...{PORT}}, which appends a
   # stray '}' to a BACKEND_CMD given from outside; after '#' it is a shell comment.

@@ -1,5 +1,8 @@
 package dev.llmproxy.bench;
 
+import dev.llmproxy.bench.floor.ByteRelay;
+import dev.llmproxy.bench.floor.GrpcRelay;
+import dev.llmproxy.server.NettyProcessDefaults;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -15,8 +18,7 @@ import java.util.Map;
  * {@code java -jar benchmarks/target/llmproxy-bench.jar <scenario> [--flag value ...]}: runs one
  * scenario, prints progress, writes {@code <results>/<scenario>-<time>.json} (and {@code .png} for
  * scenarios with a chart). {@code jmh [JMH options]} runs the JMH benchmarks; {@code byte-relay} and
- * {@code grpc-relay} run the {@link dev.llmproxy.bench.floor.ByteRelay} and {@link
- * dev.llmproxy.bench.floor.GrpcRelay} instruments.
+ * {@code grpc-relay} run the {@link ByteRelay} and {@link GrpcRelay} instruments.
  */
 public final class BenchMain {
   private static final List<Scenario> SCENARIOS = List.of(new LoadCommand(), new OverheadScenario(),
@@ -33,11 +35,11 @@ public final class BenchMain {
       out.print(usage());
       return args.length == 0 ? 2 : 0;
     }
-    if (args[0].equals("byte-relay")) {
-      return dev.llmproxy.bench.floor.ByteRelay.run(Arrays.copyOfRange(args, 1, args.length), err);
-    }
-    if (args[0].equals("grpc-relay")) {
-      return dev.llmproxy.bench.floor.GrpcRelay.run(Arrays.copyOfRange(args, 1, args.length), err);
+    if (args[0].equals("byte-relay") || args[0].equals("grpc-relay")) {
+      // The floors run with the Netty settings llmproxy's main gives itself, before Netty reads them.
+      NettyProcessDefaults.apply(System.getProperties());
+      String[] flags = Arrays.copyOfRange(args, 1, args.length);
+      return args[0].equals("byte-relay") ? ByteRelay.run(flags, err) : GrpcRelay.run(flags, err);
     }
     if (args[0].equals("jmh")) {
       org.openjdk.jmh.Main.main(Arrays.copyOfRange(args, 1, args.length));

@@ -13,11 +13,9 @@ import dev.llmproxy.server.reload.FileConfigSource;
 import dev.llmproxy.server.reload.LoadedConfig;
 import dev.llmproxy.server.observability.OperationalLog;
 import dev.llmproxy.server.observability.tracing.TracingEnvironment;
-import io.grpc.netty.shaded.io.netty.util.ResourceLeakDetector;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
-import java.util.Properties;
 import java.util.function.UnaryOperator;
 
 /**
@@ -28,41 +26,9 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    withoutNettyRecycler(System.getProperties());
-    quietNettyLeakDetection(System.getProperties());
+    NettyProcessDefaults.apply(System.getProperties());
     System.exit(Cli.run(args, System.out, System.err));
   }
-
-  /**
-   * Netty's leak detector records a stack trace for one buffer in 128 it allocates: about 5% of the
-   * event loops' time in a profile of paced streams (issue 11). The process turns it off unless the
-   * operator set its property ({@code -Dio.grpc.netty.shaded.io.netty.leakDetection.level=simple}:
-   * grpc shades Netty, property names included). Tests do not come through here, so they keep
-   * Netty's default and still catch a leaked buffer.
-   */
-  static void quietNettyLeakDetection(Properties properties) {
-    if (properties.getProperty("io.grpc.netty.shaded.io.netty.leakDetection.level") == null
-        && properties.getProperty("io.grpc.netty.shaded.io.netty.leakDetectionLevel") == null) {
-      ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
-    }
-  }
-
-  /**
-   * Netty's object recycler (pooled buffer wrappers, write entries) costs more than it saves here: in
-   * an async-profiler profile of paced streams its thread-local pools and queues were about 10% of
-   * the event loops' time, and the same build with it off spent 11–13% less CPU per back-to-back
-   * stream in two interleaved A/Bs (either order) and less per paced stream (issue 11, {@code
-   * benchmarks/ab.sh}). The process turns it off unless the operator set its property. It must run
-   * before any Netty class reads it, so first thing in {@code main}. Tests keep Netty's default.
-   */
-  static void withoutNettyRecycler(Properties properties) {
-    if (properties.getProperty(RECYCLER_CAPACITY) == null
-        && properties.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacity") == null) { // its older name
-      properties.setProperty(RECYCLER_CAPACITY, "0");
-    }
-  }
-
-  static final String RECYCLER_CAPACITY = "io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread";
 
   /** Runs the command line as {@code main} would, without exiting; returns the exit code. */
   static int run(String[] args, PrintStream out, PrintStream err) {

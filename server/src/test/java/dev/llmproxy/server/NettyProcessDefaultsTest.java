@@ -24,7 +24,7 @@ class NettyProcessDefaultsTest {
 
   @Test
   void theProcessTurnsLeakDetectionOff() {
-    Main.quietNettyLeakDetection(new Properties());
+    NettyProcessDefaults.quietNettyLeakDetection(new Properties());
 
     assertThat(ResourceLeakDetector.getLevel()).isEqualTo(ResourceLeakDetector.Level.DISABLED);
   }
@@ -34,7 +34,7 @@ class NettyProcessDefaultsTest {
     Properties asked = new Properties();
     asked.setProperty("io.grpc.netty.shaded.io.netty.leakDetection.level", "simple");
 
-    Main.quietNettyLeakDetection(asked);
+    NettyProcessDefaults.quietNettyLeakDetection(asked);
 
     assertThat(ResourceLeakDetector.getLevel()).isEqualTo(ResourceLeakDetector.Level.SIMPLE);
   }
@@ -43,7 +43,7 @@ class NettyProcessDefaultsTest {
   void theProcessTurnsTheRecyclerOff() {
     Properties properties = new Properties();
 
-    Main.withoutNettyRecycler(properties);
+    NettyProcessDefaults.withoutNettyRecycler(properties);
 
     assertThat(properties.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread")).isEqualTo("0");
   }
@@ -53,7 +53,7 @@ class NettyProcessDefaultsTest {
     Properties asked = new Properties();
     asked.setProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread", "4096");
 
-    Main.withoutNettyRecycler(asked);
+    NettyProcessDefaults.withoutNettyRecycler(asked);
 
     assertThat(asked.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread")).isEqualTo("4096");
   }
@@ -63,8 +63,18 @@ class NettyProcessDefaultsTest {
     Properties asked = new Properties();
     asked.setProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacity", "4096");
 
-    Main.withoutNettyRecycler(asked);
+    NettyProcessDefaults.withoutNettyRecycler(asked);
 
     assertThat(asked.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread")).isNull();
+  }
+
+  @Test
+  void applyingThemSetsBoth() {
+    Properties properties = new Properties();
+
+    NettyProcessDefaults.apply(properties);
+
+    assertThat(properties.getProperty("io.grpc.netty.shaded.io.netty.recycler.maxCapacityPerThread")).isEqualTo("0");
+    assertThat(ResourceLeakDetector.getLevel()).isEqualTo(ResourceLeakDetector.Level.DISABLED);
   }
 }
