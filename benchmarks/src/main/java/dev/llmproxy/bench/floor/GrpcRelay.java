@@ -46,7 +46,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class GrpcRelay implements AutoCloseable {
   /** The most messages asked of the upstream beyond what the client's side takes, as llmproxy's relay. */
-  static final int MAX_AHEAD = 8;
+  private static final int MAX_AHEAD = 8;
   private static final String USAGE = "usage: grpc-relay --port N --upstreams host:port[,host:port...]";
   private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
     @Override
@@ -134,8 +134,8 @@ public final class GrpcRelay implements AutoCloseable {
 
   /**
    * One relayed call. Server events come on the client connection's thread, upstream events on the
-   * upstream connection's; the server call is sent to only from upstream events, and the other
-   * thread calls only the thread-safe {@code request} and {@code cancel}.
+   * upstream connection's; the server call is sent to only from upstream events, and the upstream
+   * call from server events, but for the thread-safe {@code request} when topping up.
    */
   private static final class Call extends ServerCall.Listener<byte[]> {
     private final ServerCall<byte[], byte[]> serverCall;

@@ -40,7 +40,7 @@ public record AnswerEnd(Usage usage, String finishReason, String model) {
   }
 
   /** {@code FINISH_REASON_TOOL_CALLS} as {@code tool_calls}; null for unset and unknown values. */
-  public static String wireName(FinishReason reason) {
+  static String wireName(FinishReason reason) {
     String name = reason.name();
     if (reason == FinishReason.FINISH_REASON_UNSPECIFIED || !name.startsWith("FINISH_REASON_")) {
       return null;
